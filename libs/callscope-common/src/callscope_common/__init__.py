@@ -1,0 +1,1 @@
+"""What every Callscope service needs: settings, logging, client factories, event helpers."""
