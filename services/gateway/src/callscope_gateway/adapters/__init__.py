@@ -1,0 +1,1 @@
+"""The gateway's adapters: MongoDB directory, gRPC clients, streaming multipart."""

@@ -1,0 +1,71 @@
+"""Clients of the other services' gRPC APIs, created once per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from callscope.v1 import (
+    analyses_pb2,
+    analyses_pb2_grpc,
+    ingest_pb2,
+    ingest_pb2_grpc,
+    transcripts_pb2,
+    transcripts_pb2_grpc,
+)
+from callscope_common.grpc_server import create_channel
+
+# Per-call deadlines: lookups are quick; an upload may stream 500 MB.
+LOOKUP_TIMEOUT_S = 10.0
+UPLOAD_TIMEOUT_S = 3600.0
+
+
+class PeerClients:
+    """Stubs for ingest, transcription and analysis over long-lived channels."""
+
+    def __init__(self, ingest_addr: str, transcripts_addr: str, analyses_addr: str) -> None:
+        self._channels = [
+            create_channel(address) for address in (ingest_addr, transcripts_addr, analyses_addr)
+        ]
+        self._ingest = ingest_pb2_grpc.IngestStub(self._channels[0])
+        self._transcripts = transcripts_pb2_grpc.TranscriptsStub(self._channels[1])
+        self._analyses = analyses_pb2_grpc.AnalysesStub(self._channels[2])
+
+    async def upload_call(
+        self, requests: AsyncIterator[ingest_pb2.UploadCallRequest]
+    ) -> ingest_pb2.UploadCallResponse:
+        """Streams an upload to ingest."""
+        response: ingest_pb2.UploadCallResponse = await self._ingest.UploadCall(
+            requests, timeout=UPLOAD_TIMEOUT_S
+        )
+        return response
+
+    async def get_call(self, org_id: str, call_id: str) -> ingest_pb2.Call:
+        """A call from ingest."""
+        request = ingest_pb2.GetCallRequest(org_id=org_id, call_id=call_id)
+        call: ingest_pb2.Call = await self._ingest.GetCall(request, timeout=LOOKUP_TIMEOUT_S)
+        return call
+
+    async def get_transcript(
+        self, org_id: str, call_id: str, version: int
+    ) -> transcripts_pb2.Transcript:
+        """A transcript version from transcription."""
+        request = transcripts_pb2.GetTranscriptRequest(
+            org_id=org_id, call_id=call_id, version=version
+        )
+        transcript: transcripts_pb2.Transcript = await self._transcripts.GetTranscript(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return transcript
+
+    async def get_analysis(self, org_id: str, call_id: str, version: int) -> analyses_pb2.Analysis:
+        """An analysis version from analysis."""
+        request = analyses_pb2.GetAnalysisRequest(org_id=org_id, call_id=call_id, version=version)
+        analysis: analyses_pb2.Analysis = await self._analyses.GetAnalysis(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return analysis
+
+    async def close(self) -> None:
+        """Closes the channels."""
+        for channel in self._channels:
+            await channel.close()

@@ -1,0 +1,30 @@
+"""The directory's models: organisations, users, campaigns and their checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callscope_gateway.domain.default_checks import CheckDefinition
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign's settings and its current checks."""
+
+    id: str
+    org_id: str
+    name: str
+    flag_threshold: float
+    auto_processing: bool
+    checks: tuple[CheckDefinition, ...]
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    """What `make run` prints so a person can log in and call the API."""
+
+    email: str
+    password: str
+    api_key: str
+    org_id: str
+    campaign_id: str

@@ -1,0 +1,1 @@
+"""The gateway's HTTP routes and its Directory gRPC servicer."""

@@ -1,0 +1,115 @@
+"""JSON shapes of the public API, built from the services' protobuf messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callscope.v1 import analyses_pb2, common_pb2, ingest_pb2, transcripts_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+
+def _enum(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value)).removeprefix(prefix)
+
+
+def _time(stamp: Timestamp) -> str | None:
+    return stamp.ToDatetime().isoformat() + "Z" if stamp.seconds or stamp.nanos else None
+
+
+def call_view(call: ingest_pb2.Call) -> dict[str, Any]:
+    """A call as API clients see it."""
+    metadata = {
+        field.name: value for field, value in call.metadata.ListFields() if isinstance(value, str)
+    }
+    has_result = call.HasField("result")
+    return {
+        "id": call.id,
+        "campaign_id": call.campaign_id,
+        "status": _enum(common_pb2.CallStatus, call.status, "CALL_STATUS_"),
+        "source": _enum(common_pb2.UploadSource, call.source, "UPLOAD_SOURCE_"),
+        "file_name": call.file_name,
+        "metadata": metadata,
+        "duration_seconds": round(call.duration_seconds, 3),
+        "channels": call.channels,
+        "score": call.result.score if has_result else None,
+        "flagged": call.result.flagged if has_result else None,
+        "flag_reasons": list(call.result.flag_reasons) if has_result else [],
+        "transcript_version": call.result.transcript_version if has_result else None,
+        "analysis_version": call.result.analysis_version if has_result else None,
+        "failure": {
+            "stage": _enum(common_pb2.Stage, call.failed_stage, "STAGE_"),
+            "reason": call.failure_reason,
+        }
+        if call.failure_reason
+        else None,
+        "created_at": _time(call.created_at),
+        "updated_at": _time(call.updated_at),
+    }
+
+
+def transcript_view(transcript: transcripts_pb2.Transcript) -> dict[str, Any]:
+    """A transcript version with speaker-labelled, word-timed segments."""
+    return {
+        "call_id": transcript.call_id,
+        "version": transcript.version,
+        "provider": transcript.provider,
+        "model": transcript.model,
+        "language": transcript.language,
+        "duration_seconds": transcript.duration_seconds,
+        "created_at": _time(transcript.created_at),
+        "segments": [
+            {
+                "speaker": _enum(common_pb2.Speaker, segment.speaker, "SPEAKER_"),
+                "start": round(segment.start, 3),
+                "end": round(segment.end, 3),
+                "text": segment.text,
+                "words": [
+                    {
+                        "text": word.text,
+                        "start": round(word.start, 3),
+                        "end": round(word.end, 3),
+                        "probability": round(word.probability, 3),
+                    }
+                    for word in segment.words
+                ],
+            }
+            for segment in transcript.segments
+        ],
+    }
+
+
+def analysis_view(analysis: analyses_pb2.Analysis) -> dict[str, Any]:
+    """An analysis version: score, flag decision and each check's answer with evidence."""
+    return {
+        "call_id": analysis.call_id,
+        "version": analysis.version,
+        "transcript_version": analysis.transcript_version,
+        "evaluator": analysis.evaluator,
+        "score": analysis.score,
+        "flagged": analysis.flagged,
+        "flag_reasons": list(analysis.flag_reasons),
+        "created_at": _time(analysis.created_at),
+        "results": [
+            {
+                "check_id": result.check.id,
+                "name": result.check.name,
+                "question": result.check.question,
+                "category": result.check.category,
+                "weight": result.check.weight,
+                "critical": result.check.critical,
+                "answer": _enum(analyses_pb2.CheckAnswer, result.answer, "CHECK_ANSWER_"),
+                "passed": result.passed,
+                "confidence": round(result.confidence, 3),
+                "evidence": {
+                    "quote": result.evidence.quote,
+                    "speaker": _enum(common_pb2.Speaker, result.evidence.speaker, "SPEAKER_"),
+                    "start": round(result.evidence.start, 3),
+                    "end": round(result.evidence.end, 3),
+                }
+                if result.HasField("evidence") and result.evidence.quote
+                else None,
+                "reasoning": result.reasoning,
+            }
+            for result in analysis.results
+        ],
+    }

@@ -1,0 +1,21 @@
+"""Process entrypoint of the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+
+from callscope_common.logging import configure_logging
+
+from callscope_gateway.bootstrap import serve
+from callscope_gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    """Reads settings from the environment and serves until stopped."""
+    settings = GatewaySettings()  # type: ignore[call-arg]
+    configure_logging("gateway", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Ingest's adapters to MongoDB, S3, Kafka and ffprobe."""

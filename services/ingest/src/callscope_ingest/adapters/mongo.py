@@ -1,0 +1,125 @@
+"""MongoDB storage of calls (collection `calls`, owned by ingest only)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from callscope_ingest.domain.calls import (
+    Call,
+    CallResult,
+    Failure,
+    StoredAudio,
+    UploadSource,
+)
+from callscope_ingest.domain.metadata import CallMetadata
+from callscope_ingest.domain.status import CallStatus, statuses_allowing
+
+Document = dict[str, Any]
+
+
+class MongoCallStore:
+    """Calls as documents keyed by call id."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._calls: AsyncCollection[Document] = database["calls"]
+
+    async def ensure_indexes(self) -> None:
+        """Indexes for listing a campaign's calls and finding duplicates."""
+        await self._calls.create_index([("org_id", 1), ("campaign_id", 1), ("created_at", -1)])
+
+    async def insert(self, call: Call) -> None:
+        """Stores a new call."""
+        await self._calls.insert_one(_to_document(call))
+
+    async def get(self, org_id: str, call_id: str) -> Call | None:
+        """The call with this id in this organisation, if any."""
+        document = await self._calls.find_one({"_id": call_id, "org_id": org_id})
+        return _from_document(document) if document else None
+
+    async def exists(self, call_id: str) -> bool:
+        """Whether a call with this id exists in any organisation."""
+        return await self._calls.count_documents({"_id": call_id}, limit=1) > 0
+
+    async def move_status(
+        self,
+        call_id: str,
+        target: CallStatus,
+        at: dt.datetime,
+        *,
+        result: CallResult | None = None,
+        failure: Failure | None = None,
+    ) -> bool:
+        """One conditional update, so concurrent or replayed events cannot move a call back."""
+        allowed = [status.value for status in statuses_allowing(target)]
+        changes: Document = {"status": target.value, "updated_at": at}
+        if result is not None:
+            changes["result"] = dataclasses.asdict(result)
+        if failure is not None:
+            changes["failure"] = dataclasses.asdict(failure)
+        outcome = await self._calls.update_one(
+            {"_id": call_id, "status": {"$in": allowed}},
+            {"$set": changes, "$push": {"status_history": {"status": target.value, "at": at}}},
+        )
+        return outcome.modified_count == 1
+
+    async def delete(self, call_id: str) -> None:
+        """Removes a call."""
+        await self._calls.delete_one({"_id": call_id})
+
+
+def _to_document(call: Call) -> Document:
+    return {
+        "_id": call.id,
+        "org_id": call.org_id,
+        "campaign_id": call.campaign_id,
+        "source": call.source.value,
+        "file_name": call.file_name,
+        "metadata": dataclasses.asdict(call.metadata),
+        "audio": dataclasses.asdict(call.audio),
+        "duration_s": call.duration_s,
+        "channels": call.channels,
+        "status": call.status.value,
+        "created_at": call.created_at,
+        "updated_at": call.updated_at,
+        "result": dataclasses.asdict(call.result) if call.result else None,
+        "failure": dataclasses.asdict(call.failure) if call.failure else None,
+        "status_history": [{"status": s.value, "at": at} for s, at in call.status_history],
+    }
+
+
+def _from_document(document: Document) -> Call:
+    result = document.get("result")
+    failure = document.get("failure")
+    return Call(
+        id=document["_id"],
+        org_id=document["org_id"],
+        campaign_id=document["campaign_id"],
+        source=UploadSource(document["source"]),
+        file_name=document["file_name"],
+        metadata=CallMetadata(**document.get("metadata", {})),
+        audio=StoredAudio(**document["audio"]),
+        duration_s=document["duration_s"],
+        channels=document["channels"],
+        status=CallStatus(document["status"]),
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+        result=CallResult(
+            score=result["score"],
+            flagged=result["flagged"],
+            flag_reasons=tuple(result["flag_reasons"]),
+            analysis_version=result["analysis_version"],
+            transcript_version=result["transcript_version"],
+        )
+        if result
+        else None,
+        failure=Failure(**failure) if failure else None,
+        status_history=tuple(
+            (CallStatus(entry["status"]), entry["at"])
+            for entry in document.get("status_history", [])
+        ),
+    )

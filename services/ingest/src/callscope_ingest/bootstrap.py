@@ -1,0 +1,66 @@
+"""Wires ingest's adapters into its handlers and entrypoints."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from callscope.v1 import ingest_pb2_grpc
+from callscope_common.grpc_server import create_server, mark_serving
+from callscope_common.kafka import EventConsumer, EventPublisher, create_producer
+from callscope_common.lifecycle import run_until_shutdown
+from callscope_common.mongo import create_mongo_client, service_database
+from callscope_common.storage import open_object_store
+
+from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
+from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.domain.audio_rules import AudioLimits
+from callscope_ingest.entrypoints.grpc_api import IngestServicer
+from callscope_ingest.entrypoints.subscriptions import subscriptions
+from callscope_ingest.handlers import IngestPorts
+from callscope_ingest.settings import IngestSettings
+
+logger = logging.getLogger(__name__)
+
+
+async def serve(settings: IngestSettings) -> None:
+    """Runs the gRPC server and the Kafka consumer until SIGINT/SIGTERM."""
+    limits = AudioLimits(
+        max_bytes=settings.max_upload_bytes,
+        min_duration_s=settings.min_duration_s,
+        max_duration_s=settings.max_duration_s,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        mongo = create_mongo_client(settings, "ingest")
+        stack.push_async_callback(mongo.close)
+        calls = MongoCallStore(service_database(mongo, settings))
+        await calls.ensure_indexes()
+        audio = await stack.enter_async_context(open_object_store(settings))
+        await audio.ensure_bucket()
+        producer = create_producer(settings.kafka_bootstrap_servers, "ingest")
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+        ports = IngestPorts(
+            calls=calls,
+            audio=audio,
+            prober=FfprobeAudioProber(),
+            publisher=EventPublisher(producer),
+        )
+        server, health = create_server(settings.grpc_port)
+        ingest_pb2_grpc.add_IngestServicer_to_server(
+            IngestServicer(ports, limits, settings.spool_dir), server
+        )
+        await server.start()
+        stack.push_async_callback(server.stop, 5)
+        consumer = EventConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.consumer_group,
+            subscriptions=subscriptions(calls),
+            producer=producer,
+        )
+        consuming = asyncio.create_task(consumer.run())
+        await consumer.ready.wait()
+        await mark_serving(health, "callscope.v1.Ingest")
+        logger.info("ingest serving", extra={"grpc_port": settings.grpc_port})
+        await run_until_shutdown(consuming)

@@ -1,0 +1,1 @@
+"""Ingest's pure rules: upload validation, call status transitions, metadata."""

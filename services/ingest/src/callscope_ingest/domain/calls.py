@@ -1,0 +1,75 @@
+"""A call as ingest owns it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from callscope_ingest.domain.metadata import CallMetadata
+from callscope_ingest.domain.status import CallStatus
+
+
+class UploadSource(StrEnum):
+    """How a call entered the platform."""
+
+    UI = "UI"
+    API = "API"
+    BULK = "BULK"
+    SFTP = "SFTP"
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    """The call's audio object in the object store."""
+
+    bucket: str
+    key: str
+    size_bytes: int
+    sha256: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """The outcome of the analysis a call completed with."""
+
+    score: float
+    flagged: bool
+    flag_reasons: tuple[str, ...]
+    analysis_version: int
+    transcript_version: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Which stage failed a call, and why, in words a user understands."""
+
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One uploaded recording and where it is in the pipeline."""
+
+    id: str
+    org_id: str
+    campaign_id: str
+    source: UploadSource
+    file_name: str
+    metadata: CallMetadata
+    audio: StoredAudio
+    duration_s: float
+    channels: int
+    status: CallStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    result: CallResult | None = None
+    failure: Failure | None = None
+    status_history: tuple[tuple[CallStatus, dt.datetime], ...] = field(default=())
+
+
+def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:
+    """The object key of a call's audio: built from ids only, never from the client's file name."""
+    return f"{org_id}/{campaign_id}/{call_id}/audio.{extension}"

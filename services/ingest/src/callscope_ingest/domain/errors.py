@@ -1,0 +1,33 @@
+"""Why an upload is refused: a stable code (mapped to HTTP statuses) and words for people."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RejectionCode(StrEnum):
+    """Stable, machine-readable reasons an upload is refused."""
+
+    EMPTY_FILE = "empty_file"
+    FILE_TOO_LARGE = "file_too_large"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPTED_AUDIO = "corrupted_audio"
+    NO_AUDIO_STREAM = "no_audio_stream"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    TOO_MANY_CHANNELS = "too_many_channels"
+    INVALID_METADATA = "invalid_metadata"
+    INVALID_REQUEST = "invalid_request"
+
+
+class UploadRejectedError(Exception):
+    """An upload that breaks a rule; nothing of it is kept."""
+
+    def __init__(self, code: RejectionCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class CallNotFoundError(Exception):
+    """No call with this id in the caller's organisation."""

@@ -1,0 +1,1 @@
+"""Ingest's gRPC servicer and Kafka subscriptions."""

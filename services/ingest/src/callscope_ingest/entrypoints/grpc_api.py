@@ -1,0 +1,161 @@
+"""The `Ingest` gRPC service: thin mapping between protobuf messages and ingest's handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import NoReturn
+
+import grpc
+from callscope.v1 import common_pb2, ingest_pb2, ingest_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from callscope_ingest import handlers
+from callscope_ingest.domain.audio_rules import AudioLimits
+from callscope_ingest.domain.calls import Call, UploadSource
+from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
+from callscope_ingest.domain.metadata import CallMetadata
+
+# The trailing-metadata key that carries a rejection's stable code to the gateway.
+REJECTION_CODE_KEY = "rejection-code"
+
+_STATUS_FOR_CODE = {RejectionCode.FILE_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+class IngestServicer(ingest_pb2_grpc.IngestServicer):
+    """Receives uploads and answers questions about calls."""
+
+    def __init__(
+        self, ports: handlers.IngestPorts, limits: AudioLimits, spool_dir: Path | None
+    ) -> None:
+        self._ports = ports
+        self._limits = limits
+        self._spool_dir = spool_dir
+
+    async def UploadCall(  # noqa: N802 - gRPC method name
+        self,
+        request_iterator: AsyncIterator[ingest_pb2.UploadCallRequest],
+        context: grpc.aio.ServicerContext[
+            ingest_pb2.UploadCallRequest, ingest_pb2.UploadCallResponse
+        ],
+    ) -> ingest_pb2.UploadCallResponse:
+        """Spools the streamed file, then registers the call; rejections carry their code."""
+        messages = aiter(request_iterator)
+        first = await anext(messages, None)
+        try:
+            if first is None or first.WhichOneof("part") != "header":
+                raise UploadRejectedError(
+                    RejectionCode.INVALID_REQUEST, "the upload must start with a header"
+                )
+            header = first.header
+            late_metadata: list[CallMetadata] = []
+            chunks = _file_chunks(messages, late_metadata)
+            async with handlers.spooled_upload(chunks, self._spool_dir, self._limits) as spooled:
+                metadata = _metadata(header.metadata)
+                for later in late_metadata:
+                    metadata = metadata.merged_with(later)
+                command = handlers.RegisterCall(
+                    org_id=header.org_id,
+                    campaign_id=header.campaign_id,
+                    source=_source(header.source),
+                    file_name=header.file_name,
+                    metadata=metadata,
+                )
+                call = await handlers.register_call(command, spooled, self._limits, self._ports)
+        except UploadRejectedError as rejection:
+            await _abort_rejected(context, rejection)
+        return ingest_pb2.UploadCallResponse(
+            call_id=call.id, status=common_pb2.CallStatus.CALL_STATUS_PENDING
+        )
+
+    async def GetCall(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.GetCallRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.GetCallRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call, or NOT_FOUND (also for another organisation's call)."""
+        call = await handlers.get_call(request.org_id, request.call_id, self._ports.calls)
+        if call is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no call with id {request.call_id}")
+            raise AssertionError("unreachable: abort raises")
+        return call_to_proto(call)
+
+
+async def _file_chunks(
+    messages: AsyncIterator[ingest_pb2.UploadCallRequest], late_metadata: list[CallMetadata]
+) -> AsyncIterator[bytes]:
+    async for message in messages:
+        part = message.WhichOneof("part")
+        if part == "chunk":
+            yield message.chunk
+        elif part == "trailing_metadata":
+            late_metadata.append(_metadata(message.trailing_metadata))
+        else:
+            raise UploadRejectedError(RejectionCode.INVALID_REQUEST, "the header was sent twice")
+
+
+async def _abort_rejected(
+    context: grpc.aio.ServicerContext[ingest_pb2.UploadCallRequest, ingest_pb2.UploadCallResponse],
+    rejection: UploadRejectedError,
+) -> NoReturn:
+    context.set_trailing_metadata(((REJECTION_CODE_KEY, rejection.code.value),))
+    status = _STATUS_FOR_CODE.get(rejection.code, grpc.StatusCode.INVALID_ARGUMENT)
+    await context.abort(status, rejection.message)
+    raise AssertionError("unreachable: abort raises")
+
+
+def _metadata(message: common_pb2.CallMetadata) -> CallMetadata:
+    return CallMetadata(
+        agent_name=message.agent_name,
+        agent_code=message.agent_code,
+        call_type=message.call_type,
+        call_date=message.call_date,
+        customer_id=message.customer_id,
+        disposition=message.disposition,
+        client_reference=message.client_reference,
+    )
+
+
+def _source(value: common_pb2.UploadSource.ValueType) -> UploadSource:
+    name = common_pb2.UploadSource.Name(value).removeprefix("UPLOAD_SOURCE_")
+    if name not in UploadSource.__members__:
+        raise UploadRejectedError(RejectionCode.INVALID_REQUEST, "the upload source is missing")
+    return UploadSource(name)
+
+
+def _timestamp(value: object) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)  # type: ignore[arg-type]
+    return stamp
+
+
+def call_to_proto(call: Call) -> ingest_pb2.Call:
+    """The protobuf shape of a call."""
+    message = ingest_pb2.Call(
+        id=call.id,
+        org_id=call.org_id,
+        campaign_id=call.campaign_id,
+        status=common_pb2.CallStatus.Value(f"CALL_STATUS_{call.status.value}"),
+        source=common_pb2.UploadSource.Value(f"UPLOAD_SOURCE_{call.source.value}"),
+        file_name=call.file_name,
+        metadata=common_pb2.CallMetadata(**vars(call.metadata)),
+        audio=common_pb2.ObjectRef(**vars(call.audio)),
+        duration_seconds=call.duration_s,
+        channels=call.channels,
+        created_at=_timestamp(call.created_at),
+        updated_at=_timestamp(call.updated_at),
+    )
+    if call.result is not None:
+        message.result.CopyFrom(
+            ingest_pb2.CallResult(
+                score=call.result.score,
+                flagged=call.result.flagged,
+                flag_reasons=list(call.result.flag_reasons),
+                analysis_version=call.result.analysis_version,
+                transcript_version=call.result.transcript_version,
+            )
+        )
+    if call.failure is not None:
+        message.failed_stage = common_pb2.Stage.Value(f"STAGE_{call.failure.stage}")
+        message.failure_reason = call.failure.reason
+    return message

@@ -1,0 +1,212 @@
+"""Ingest's use cases: receive an upload, register the call, apply pipeline results."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from callscope.v1 import common_pb2, events_pb2
+from callscope_common.events import new_header
+from callscope_common.kafka import PermanentEventError
+
+from callscope_ingest.domain.audio_rules import AudioLimits, accept_audio, check_size
+from callscope_ingest.domain.calls import (
+    Call,
+    CallResult,
+    Failure,
+    StoredAudio,
+    UploadSource,
+    audio_key,
+)
+from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
+from callscope_ingest.domain.file_names import clean_file_name
+from callscope_ingest.domain.metadata import CallMetadata, normalise_metadata
+from callscope_ingest.domain.status import CallStatus
+from callscope_ingest.ports import AudioProber, AudioStore, CallStore, Publisher
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    """An upload's bytes, received completely into a private temporary file."""
+
+    path: Path
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RegisterCall:
+    """Command: make a call of a fully received upload."""
+
+    org_id: str
+    campaign_id: str
+    source: UploadSource
+    file_name: str
+    metadata: CallMetadata
+
+
+@dataclass(frozen=True)
+class IngestPorts:
+    """Everything ingest's handlers talk to."""
+
+    calls: CallStore
+    audio: AudioStore
+    prober: AudioProber
+    publisher: Publisher
+
+
+@contextlib.asynccontextmanager
+async def spooled_upload(
+    chunks: AsyncIterator[bytes], spool_dir: Path | None, limits: AudioLimits
+) -> AsyncIterator[SpooledFile]:
+    """Receives chunks into a temporary file, cutting off as soon as the size limit is passed.
+
+    The file is removed when the block exits, whatever happens (a rejection, a
+    client that disconnects, a crash of the later steps).
+    """
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - removed in finally below
+        prefix="upload-", dir=spool_dir, delete=False
+    )
+    path = Path(handle.name)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        with handle:
+            async for chunk in chunks:
+                size += len(chunk)
+                check_size(size, limits)
+                digest.update(chunk)
+                handle.write(chunk)
+        yield SpooledFile(path, size, digest.hexdigest())
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+async def register_call(
+    command: RegisterCall, spooled: SpooledFile, limits: AudioLimits, ports: IngestPorts
+) -> Call:
+    """Validates a received upload, stores its audio, records the call and announces it.
+
+    Either all three writes happen or none stays behind: a failure after the
+    object was stored removes it (and the call document) before re-raising.
+    """
+    if not command.org_id or not command.campaign_id:
+        raise UploadRejectedError(
+            RejectionCode.INVALID_REQUEST, "organisation and campaign are required"
+        )
+    metadata = normalise_metadata(command.metadata)
+    probe = await ports.prober.probe(spooled.path)
+    accepted = accept_audio(probe, spooled.size_bytes, limits)
+    now = dt.datetime.now(dt.UTC)
+    call_id = uuid.uuid4().hex
+    audio = StoredAudio(
+        bucket=ports.audio.bucket,
+        key=audio_key(command.org_id, command.campaign_id, call_id, accepted.extension),
+        size_bytes=spooled.size_bytes,
+        sha256=spooled.sha256,
+        content_type=accepted.content_type,
+    )
+    call = Call(
+        id=call_id,
+        org_id=command.org_id,
+        campaign_id=command.campaign_id,
+        source=command.source,
+        file_name=clean_file_name(command.file_name),
+        metadata=metadata,
+        audio=audio,
+        duration_s=accepted.duration_s,
+        channels=accepted.channels,
+        status=CallStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+        status_history=((CallStatus.PENDING, now),),
+    )
+    stored_object = stored_document = False
+    try:
+        await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
+        stored_object = True
+        await ports.calls.insert(call)
+        stored_document = True
+        await ports.publisher.publish(_call_uploaded(call))
+    except BaseException:
+        # Undo in reverse order so no half-registered call survives.
+        if stored_document:
+            await ports.calls.delete(call.id)
+        if stored_object:
+            await ports.audio.delete(audio.key)
+        raise
+    logger.info("call registered", extra={"call_id": call.id, "source": call.source})
+    return call
+
+
+async def get_call(org_id: str, call_id: str, calls: CallStore) -> Call | None:
+    """The call, if it exists in this organisation."""
+    return await calls.get(org_id, call_id)
+
+
+async def apply_status_change(event: events_pb2.CallStatusChanged, calls: CallStore) -> None:
+    """Moves a call to the status a stage reported, if that is a forward move."""
+    target = CallStatus(common_pb2.CallStatus.Name(event.status).removeprefix("CALL_STATUS_"))
+    failure = None
+    if target is CallStatus.FAILED:
+        stage = common_pb2.Stage.Name(event.stage).removeprefix("STAGE_")
+        failure = Failure(stage=stage, reason=event.reason or "processing failed")
+    await _move(event.header.call_id, target, calls, failure=failure)
+
+
+async def apply_analysis_result(event: events_pb2.CallAnalyzed, calls: CallStore) -> None:
+    """Completes a call with its score and flag decision."""
+    result = CallResult(
+        score=event.score,
+        flagged=event.flagged,
+        flag_reasons=tuple(event.flag_reasons),
+        analysis_version=event.analysis_version,
+        transcript_version=event.transcript_version,
+    )
+    await _move(event.header.call_id, CallStatus.COMPLETED, calls, result=result)
+
+
+async def _move(
+    call_id: str,
+    target: CallStatus,
+    calls: CallStore,
+    *,
+    result: CallResult | None = None,
+    failure: Failure | None = None,
+) -> None:
+    moved = await calls.move_status(
+        call_id, target, dt.datetime.now(dt.UTC), result=result, failure=failure
+    )
+    if moved:
+        logger.info("call status changed", extra={"status": target.value})
+        return
+    if not await calls.exists(call_id):
+        raise PermanentEventError(f"no call with id {call_id}")
+    logger.info("status event ignored: not a forward move", extra={"status": target.value})
+
+
+def _call_uploaded(call: Call) -> events_pb2.CallUploaded:
+    return events_pb2.CallUploaded(
+        header=new_header(call.id, call.org_id, call.campaign_id),
+        audio=common_pb2.ObjectRef(
+            bucket=call.audio.bucket,
+            key=call.audio.key,
+            size_bytes=call.audio.size_bytes,
+            sha256=call.audio.sha256,
+            content_type=call.audio.content_type,
+        ),
+        source=common_pb2.UploadSource.Value(f"UPLOAD_SOURCE_{call.source.value}"),
+        file_name=call.file_name,
+        duration_seconds=call.duration_s,
+        channels=call.channels,
+    )

@@ -1,0 +1,21 @@
+"""Process entrypoint of the ingest service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from callscope_common.logging import configure_logging
+
+from callscope_ingest.bootstrap import serve
+from callscope_ingest.settings import IngestSettings
+
+
+def main() -> None:
+    """Reads settings from the environment and serves until stopped."""
+    settings = IngestSettings()  # type: ignore[call-arg]
+    configure_logging("ingest", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
