@@ -1,0 +1,46 @@
+"""Test tiers: markers by folder, and session-scoped real servers and service processes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import Infra, infra_from_environment
+from tests.support.services import RunningServices, start_services
+
+ROOT = Path(__file__).resolve().parent.parent
+_TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test with the tier of the folder it lives in."""
+    for item in items:
+        parts = Path(item.fspath).relative_to(ROOT / "tests").parts
+        if parts and parts[0] in _TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """Unique per test session: names databases, buckets and consumer groups."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def infra() -> Infra:
+    """The real Kafka, MongoDB-wire and S3 servers started by `make test`."""
+    return infra_from_environment()
+
+
+@pytest.fixture(scope="session")
+async def services(infra: Infra, run_id: str) -> AsyncIterator[RunningServices]:
+    """All five services as processes against the real servers, started once per session."""
+    log_dir = ROOT / ".local" / "data" / "test" / "logs" / run_id
+    running = await start_services(infra, log_dir, run_id)
+    try:
+        yield running
+    finally:
+        running.stop()

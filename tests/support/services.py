@@ -1,0 +1,164 @@
+"""Starts the five Callscope services as real processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.infra import Infra
+
+SERVICES = ("gateway", "ingest", "transcription", "analysis", "sftp")
+STARTUP_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningServices:
+    """The processes, their ports, their logs and the demo credentials the gateway made."""
+
+    http_port: int
+    grpc_ports: dict[str, int]
+    log_dir: Path
+    database: str
+    bucket: str
+    credentials: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of the REST API."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def api_key(self) -> str:
+        """The demo campaign's API key."""
+        return self.credentials["api_key"]
+
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        """The end of a service's log, for failure messages."""
+        path = self.log_dir / f"{service}.log"
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
+
+    def stop(self) -> None:
+        """SIGTERM every process, then SIGKILL what has not exited."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _environment(infra: Infra, running: RunningServices, service: str) -> dict[str, str]:
+    ports = running.grpc_ports
+    peers = {
+        "DIRECTORY_ADDR": f"127.0.0.1:{ports['gateway']}",
+        "INGEST_ADDR": f"127.0.0.1:{ports['ingest']}",
+        "TRANSCRIPTS_ADDR": f"127.0.0.1:{ports['transcription']}",
+        "ANALYSES_ADDR": f"127.0.0.1:{ports['analysis']}",
+    }
+    prefix = service.upper()
+    own = {
+        f"{prefix}_GRPC_PORT": str(ports[service]),
+        f"{prefix}_CONSUMER_GROUP": f"{service}-{running.database}",
+        "LOG_LEVEL": "INFO",
+    }
+    if service == "gateway":
+        own["GATEWAY_HTTP_PORT"] = str(running.http_port)
+        own["GATEWAY_DEMO_CREDENTIALS_FILE"] = str(running.log_dir / "demo-credentials.json")
+    return {
+        **os.environ,
+        **infra.environment(database=running.database, bucket=running.bucket),
+        **peers,
+        **own,
+    }
+
+
+async def _grpc_serving(port: int) -> bool:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=2
+            )
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+async def _http_serving(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            return (await client.get(url + "/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def start_services(infra: Infra, log_dir: Path, run_id: str) -> RunningServices:
+    """Starts every service and returns once each reports healthy (or raises with its log)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    running = RunningServices(
+        http_port=free_port(),
+        grpc_ports={service: free_port() for service in SERVICES},
+        log_dir=log_dir,
+        database=f"e2e_{run_id}",
+        bucket=f"e2e-{run_id}",
+    )
+    bin_dir = Path(sys.executable).parent
+    for service in SERVICES:
+        with (log_dir / f"{service}.log").open("wb") as log:
+            # Popen, not asyncio's subprocesses: teardown must work outside the loop.
+            running.processes[service] = subprocess.Popen(  # noqa: ASYNC220
+                [str(bin_dir / f"callscope-{service}")],
+                env=_environment(infra, running, service),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    pending = set(SERVICES)
+    while pending:
+        for service in sorted(pending):
+            process = running.processes[service]
+            if process.poll() is not None:
+                running.stop()
+                raise RuntimeError(f"{service} exited at start:\n{running.log_tail(service)}")
+            healthy = (
+                await _http_serving(running.gateway_url)
+                if service == "gateway"
+                else await _grpc_serving(running.grpc_ports[service])
+            )
+            if healthy:
+                pending.discard(service)
+        if time.monotonic() > deadline:
+            running.stop()
+            tails = "\n".join(f"--- {s}\n{running.log_tail(s)}" for s in sorted(pending))
+            raise RuntimeError(f"services not healthy in time: {sorted(pending)}\n{tails}")
+        await asyncio.sleep(0.5)
+    running.credentials = json.loads((log_dir / "demo-credentials.json").read_text())
+    return running
