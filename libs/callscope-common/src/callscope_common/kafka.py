@@ -67,11 +67,13 @@ class Subscription(Generic[EventT]):
 
     message_type: type[EventT]
     handler: Callable[[EventT], Awaitable[None]]
+    # Only tests set this, to read a private topic instead of the contract's.
+    topic_override: str = ""
 
     @property
     def topic(self) -> str:
         """The topic this subscription reads, from the message's contract."""
-        return topic_of(self.message_type)
+        return self.topic_override or topic_of(self.message_type)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""Bad keys and bad files get a clear 4xx and leave nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.support.audio import convert, render_silence
+from tests.support.services import RunningServices
+from tests.support.stores import StoreInspector
+
+
+async def snapshot(stores: StoreInspector) -> tuple[int, list[str]]:
+    return await stores.count("calls"), sorted(await stores.object_keys())
+
+
+async def upload(api: httpx.AsyncClient, key: str | None, path: Path, name: str) -> httpx.Response:
+    headers = {"X-API-Key": key} if key is not None else {}
+    with path.open("rb") as handle:
+        return await api.post(
+            "/api/v1/calls/upload", headers=headers, files={"file": (name, handle)}
+        )
+
+
+async def test_missing_or_wrong_api_key_is_401_and_creates_nothing(
+    api: httpx.AsyncClient, stores: StoreInspector, tmp_path: Path
+) -> None:
+    audio = render_silence(tmp_path / "quiet.wav", 12.0)
+    before = await snapshot(stores)
+    for key in (None, "", "tv_not-a-real-key-000000000000", "sk_live_123"):
+        response = await upload(api, key, audio, "quiet.wav")
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["code"] == "invalid_api_key"
+        assert "X-API-Key" in response.json()["error"]["message"]
+    assert await snapshot(stores) == before
+
+
+async def test_fake_audio_is_415_and_creates_nothing(
+    api: httpx.AsyncClient, services: RunningServices, stores: StoreInspector, tmp_path: Path
+) -> None:
+    fake = tmp_path / "recording.mp3"
+    fake.write_text("this is a text file pretending to be an mp3\n" * 50)
+    before = await snapshot(stores)
+    response = await upload(api, services.api_key, fake, "recording.mp3")
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_format"
+    assert "MP3, WAV" in error["message"]
+    assert await snapshot(stores) == before
+
+
+async def test_empty_and_too_short_files_are_refused_and_create_nothing(
+    api: httpx.AsyncClient, services: RunningServices, stores: StoreInspector, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    short = convert(render_silence(tmp_path / "short.wav", 3.0), "mp3")
+    before = await snapshot(stores)
+    response = await upload(api, services.api_key, empty, "empty.wav")
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "empty_file"
+    response = await upload(api, services.api_key, short, "short.mp3")
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "too_short"
+    assert "at least 10 s" in response.json()["error"]["message"]
+    assert await snapshot(stores) == before
+
+
+async def test_request_without_a_file_is_400(
+    api: httpx.AsyncClient, services: RunningServices
+) -> None:
+    response = await api.post(
+        "/api/v1/calls/upload",
+        headers={"X-API-Key": services.api_key},
+        data={"agent_code": "JS001"},
+        files={"other": ("", b"")},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "missing_file"
+    response = await api.post(
+        "/api/v1/calls/upload",
+        headers={"X-API-Key": services.api_key, "Content-Type": "application/json"},
+        content=b"{}",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_form"
+
+
+async def test_unknown_call_ids_are_404(api: httpx.AsyncClient, services: RunningServices) -> None:
+    for path in (
+        "/api/v1/calls/nope",
+        "/api/v1/calls/nope/transcript",
+        "/api/v1/calls/nope/analysis",
+    ):
+        response = await api.get(path, headers={"X-API-Key": services.api_key})
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "not_found"
