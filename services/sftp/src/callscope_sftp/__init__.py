@@ -1,0 +1,1 @@
+"""SFTP ingestion: sweeps campaigns' drop folders into batches for ingest (sweeping comes later)."""

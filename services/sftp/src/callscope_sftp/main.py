@@ -1,0 +1,21 @@
+"""Process entrypoint of the sftp service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from callscope_common.logging import configure_logging
+
+from callscope_sftp.bootstrap import serve
+from callscope_sftp.settings import SftpSettings
+
+
+def main() -> None:
+    """Reads settings from the environment and serves until stopped."""
+    settings = SftpSettings()  # type: ignore[call-arg]
+    configure_logging("sftp", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
