@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,7 +39,8 @@ def infra() -> Infra:
 @pytest.fixture(scope="session")
 async def services(infra: Infra, run_id: str) -> AsyncIterator[RunningServices]:
     """All five services as processes against the real servers, started once per session."""
-    log_dir = ROOT / ".local" / "data" / "test" / "logs" / run_id
+    data_dir = Path(os.environ.get("CALLSCOPE_DATA_DIR", ROOT / ".local" / "data" / "test"))
+    log_dir = data_dir / "logs" / run_id
     running = await start_services(infra, log_dir, run_id)
     try:
         yield running
