@@ -24,7 +24,9 @@ PACKAGE_DIR = Path("callscope") / "v1"
 
 def generate(out_dir: Path) -> None:
     """Runs protoc over every .proto file into out_dir/callscope/v1."""
-    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in (PROTO_DIR / PACKAGE_DIR).glob("*.proto"))
+    protos = sorted(
+        str(p.relative_to(PROTO_DIR)) for p in (PROTO_DIR / PACKAGE_DIR).glob("*.proto")
+    )
     include = Path(grpc_tools.__file__).parent / "_proto"
     args = [
         "protoc",
