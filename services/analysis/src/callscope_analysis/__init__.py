@@ -1,0 +1,1 @@
+"""Callscope analysis: evaluates a campaign's quality checks against a transcript, scores, flags."""

@@ -1,0 +1,1 @@
+"""Adapters: MongoDB storage and the gRPC clients of the peers analysis reads from."""

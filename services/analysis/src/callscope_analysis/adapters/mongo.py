@@ -1,0 +1,209 @@
+"""MongoDB storage of analyses: one document per version, never updated after it is written.
+
+Each document keeps a full copy of the check definitions it was evaluated
+with, so that editing or deleting a check later never changes an old result.
+Two unique indexes keep the writes idempotent: (call_id, version) stops two
+writers from taking the same version, and source_event_id stops a redelivered
+event from adding a second version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from callscope_analysis.domain.model import (
+    Analysis,
+    Check,
+    CheckAnswer,
+    CheckResult,
+    CheckWindow,
+    Evidence,
+    NewAnalysis,
+    Speaker,
+)
+
+Document = dict[str, Any]
+
+COLLECTION = "analyses"
+
+# Losing the race for a version number means another writer just stored one;
+# a handful of retries is plenty for one call's events, which Kafka keeps in order.
+_VERSION_ATTEMPTS = 5
+
+
+class VersionConflictError(RuntimeError):
+    """Concurrent writers kept taking the version this writer wanted."""
+
+
+class MongoAnalysisStore:
+    """Analysis versions in the `analyses` collection."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._collection: AsyncCollection[Document] = database[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        """Creates the unique indexes the idempotent writes rely on."""
+        await self._collection.create_index(
+            [("call_id", ASCENDING), ("version", ASCENDING)],
+            unique=True,
+            name="call_id_version_unique",
+        )
+        await self._collection.create_index(
+            [("source_event_id", ASCENDING)], unique=True, name="source_event_id_unique"
+        )
+
+    async def find_by_source_event(self, source_event_id: str) -> Analysis | None:
+        """The analysis an event already produced, if any."""
+        document = await self._collection.find_one({"source_event_id": source_event_id})
+        return analysis_from_document(document) if document is not None else None
+
+    async def add(self, analysis: NewAnalysis) -> tuple[Analysis, bool]:
+        """Stores the call's next version, or returns the one its source event already stored."""
+        for _ in range(_VERSION_ATTEMPTS):
+            existing = await self.find_by_source_event(analysis.source_event_id)
+            if existing is not None:
+                return existing, False
+            latest = await self._collection.find_one(
+                {"call_id": analysis.call_id},
+                projection={"version": 1},
+                sort=[("version", DESCENDING)],
+            )
+            version = (int(latest["version"]) if latest is not None else 0) + 1
+            document = analysis_to_document(analysis, uuid.uuid4().hex, version)
+            try:
+                await self._collection.insert_one(document)
+            except DuplicateKeyError:
+                continue
+            return analysis_from_document(document), True
+        raise VersionConflictError(
+            f"could not store an analysis of call {analysis.call_id}: "
+            f"{_VERSION_ATTEMPTS} attempts lost the race for a version number"
+        )
+
+    async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
+        """An analysis version of a call in this organisation (0 = the latest)."""
+        query: Document = {"org_id": org_id, "call_id": call_id}
+        if version:
+            query["version"] = version
+        document = await self._collection.find_one(query, sort=[("version", DESCENDING)])
+        return analysis_from_document(document) if document is not None else None
+
+    async def delete_call(self, org_id: str, call_id: str) -> int:
+        """Removes every version of a call's analyses."""
+        result = await self._collection.delete_many({"org_id": org_id, "call_id": call_id})
+        return result.deleted_count
+
+
+def analysis_to_document(analysis: NewAnalysis, analysis_id: str, version: int) -> Document:
+    """The stored form of a new analysis version."""
+    evaluation = analysis.evaluation
+    return {
+        "_id": analysis_id,
+        "call_id": analysis.call_id,
+        "org_id": analysis.org_id,
+        "campaign_id": analysis.campaign_id,
+        "version": version,
+        "transcript_version": analysis.transcript_version,
+        "source_event_id": analysis.source_event_id,
+        "evaluator": analysis.evaluator,
+        "score": evaluation.score,
+        "flagged": evaluation.flagged,
+        "flag_reasons": list(evaluation.flag_reasons),
+        "results": [_result_to_document(result) for result in evaluation.results],
+        "created_at": analysis.created_at,
+    }
+
+
+def analysis_from_document(document: Document) -> Analysis:
+    """The analysis a stored document holds."""
+    created_at: dt.datetime = document["created_at"]
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=dt.UTC)
+    return Analysis(
+        id=str(document["_id"]),
+        call_id=document["call_id"],
+        org_id=document["org_id"],
+        campaign_id=document.get("campaign_id", ""),
+        version=int(document["version"]),
+        transcript_version=int(document["transcript_version"]),
+        source_event_id=document["source_event_id"],
+        evaluator=document["evaluator"],
+        score=float(document["score"]),
+        flagged=bool(document["flagged"]),
+        flag_reasons=tuple(document.get("flag_reasons", [])),
+        results=tuple(_result_from_document(result) for result in document.get("results", [])),
+        created_at=created_at,
+    )
+
+
+def _result_to_document(result: CheckResult) -> Document:
+    evidence = result.evidence
+    return {
+        "check": _check_to_document(result.check),
+        "answer": result.answer.value,
+        "passed": result.passed,
+        "confidence": result.confidence,
+        "evidence": None
+        if evidence is None
+        else {
+            "quote": evidence.quote,
+            "speaker": evidence.speaker.value,
+            "start": evidence.start,
+            "end": evidence.end,
+        },
+        "reasoning": result.reasoning,
+    }
+
+
+def _result_from_document(document: Document) -> CheckResult:
+    evidence = document.get("evidence")
+    return CheckResult(
+        check=_check_from_document(document["check"]),
+        answer=CheckAnswer(document["answer"]),
+        passed=bool(document["passed"]),
+        confidence=float(document["confidence"]),
+        evidence=None
+        if evidence is None
+        else Evidence(
+            quote=evidence["quote"],
+            speaker=Speaker(evidence["speaker"]),
+            start=float(evidence["start"]),
+            end=float(evidence["end"]),
+        ),
+        reasoning=document.get("reasoning", ""),
+    )
+
+
+def _check_to_document(check: Check) -> Document:
+    return {
+        "id": check.id,
+        "name": check.name,
+        "question": check.question,
+        "category": check.category,
+        "weight": check.weight,
+        "critical": check.critical,
+        "speaker": check.speaker.value,
+        "phrases": list(check.phrases),
+        "window": check.window.value,
+    }
+
+
+def _check_from_document(document: Document) -> Check:
+    return Check(
+        id=document["id"],
+        name=document["name"],
+        question=document.get("question", ""),
+        category=document.get("category", ""),
+        weight=float(document["weight"]),
+        critical=bool(document["critical"]),
+        speaker=Speaker(document["speaker"]),
+        phrases=tuple(document.get("phrases", [])),
+        window=CheckWindow(document["window"]),
+    )

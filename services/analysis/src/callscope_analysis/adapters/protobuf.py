@@ -1,0 +1,155 @@
+"""Translation between the contracts in proto/ and analysis's domain values."""
+
+from __future__ import annotations
+
+from callscope.v1 import analyses_pb2, common_pb2, directory_pb2, transcripts_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from callscope_analysis.domain.model import (
+    Analysis,
+    Campaign,
+    Check,
+    CheckAnswer,
+    CheckResult,
+    CheckWindow,
+    Evidence,
+    Segment,
+    Speaker,
+    Transcript,
+    Word,
+)
+
+_SPEAKER_FROM_PB = {
+    common_pb2.SPEAKER_AGENT: Speaker.AGENT,
+    common_pb2.SPEAKER_CUSTOMER: Speaker.CUSTOMER,
+    common_pb2.SPEAKER_UNKNOWN: Speaker.UNKNOWN,
+    common_pb2.SPEAKER_ANY: Speaker.ANY,
+}
+_SPEAKER_TO_PB = {speaker: value for value, speaker in _SPEAKER_FROM_PB.items()}
+
+_WINDOW_FROM_PB = {
+    directory_pb2.CHECK_WINDOW_ANYWHERE: CheckWindow.ANYWHERE,
+    directory_pb2.CHECK_WINDOW_OPENING: CheckWindow.OPENING,
+    directory_pb2.CHECK_WINDOW_CLOSING: CheckWindow.CLOSING,
+}
+_WINDOW_TO_PB = {window: value for value, window in _WINDOW_FROM_PB.items()}
+
+_ANSWER_TO_PB = {
+    CheckAnswer.YES: analyses_pb2.CHECK_ANSWER_YES,
+    CheckAnswer.NO: analyses_pb2.CHECK_ANSWER_NO,
+    CheckAnswer.NOT_APPLICABLE: analyses_pb2.CHECK_ANSWER_NOT_APPLICABLE,
+}
+
+
+def segment_speaker_from_pb(value: int) -> Speaker:
+    """A segment's speaker; an unset speaker is treated as unknown (either party)."""
+    speaker = _SPEAKER_FROM_PB.get(value, Speaker.UNKNOWN)  # type: ignore[call-overload]
+    return Speaker.UNKNOWN if speaker is Speaker.ANY else speaker
+
+
+def check_speaker_from_pb(value: int) -> Speaker:
+    """A check's speaker; an unset speaker means the check concerns anyone."""
+    speaker = _SPEAKER_FROM_PB.get(value, Speaker.ANY)  # type: ignore[call-overload]
+    return Speaker.ANY if speaker is Speaker.UNKNOWN else speaker
+
+
+def transcript_from_pb(transcript: transcripts_pb2.Transcript) -> Transcript:
+    """The domain transcript of a `callscope.v1.Transcript`."""
+    return Transcript(
+        id=transcript.id,
+        call_id=transcript.call_id,
+        org_id=transcript.org_id,
+        version=transcript.version,
+        duration_seconds=transcript.duration_seconds,
+        segments=tuple(
+            Segment(
+                speaker=segment_speaker_from_pb(segment.speaker),
+                start=segment.start,
+                end=segment.end,
+                text=segment.text,
+                words=tuple(Word(word.text, word.start, word.end) for word in segment.words),
+            )
+            for segment in transcript.segments
+        ),
+    )
+
+
+def check_from_pb(check: directory_pb2.Check) -> Check:
+    """The domain check of a `callscope.v1.Check`."""
+    return Check(
+        id=check.id,
+        name=check.name,
+        question=check.question,
+        category=check.category,
+        weight=check.weight,
+        critical=check.critical,
+        speaker=check_speaker_from_pb(check.speaker),
+        phrases=tuple(check.phrases),
+        window=_WINDOW_FROM_PB.get(check.window, CheckWindow.ANYWHERE),
+    )
+
+
+def check_to_pb(check: Check) -> directory_pb2.Check:
+    """The `callscope.v1.Check` of a domain check."""
+    return directory_pb2.Check(
+        id=check.id,
+        name=check.name,
+        question=check.question,
+        category=check.category,
+        weight=check.weight,
+        critical=check.critical,
+        speaker=_SPEAKER_TO_PB[check.speaker],
+        phrases=list(check.phrases),
+        window=_WINDOW_TO_PB[check.window],
+    )
+
+
+def campaign_from_pb(campaign: directory_pb2.Campaign) -> Campaign:
+    """The domain campaign of a `callscope.v1.Campaign`."""
+    return Campaign(
+        id=campaign.id,
+        name=campaign.name,
+        flag_threshold=campaign.flag_threshold,
+        checks=tuple(check_from_pb(check) for check in campaign.checks),
+    )
+
+
+def _result_to_pb(result: CheckResult) -> analyses_pb2.CheckResult:
+    message = analyses_pb2.CheckResult(
+        check=check_to_pb(result.check),
+        answer=_ANSWER_TO_PB[result.answer],
+        passed=result.passed,
+        confidence=result.confidence,
+        reasoning=result.reasoning,
+    )
+    if result.evidence is not None:
+        message.evidence.CopyFrom(_evidence_to_pb(result.evidence))
+    return message
+
+
+def _evidence_to_pb(evidence: Evidence) -> analyses_pb2.Evidence:
+    return analyses_pb2.Evidence(
+        quote=evidence.quote,
+        speaker=_SPEAKER_TO_PB[evidence.speaker],
+        start=evidence.start,
+        end=evidence.end,
+    )
+
+
+def analysis_to_pb(analysis: Analysis) -> analyses_pb2.Analysis:
+    """The `callscope.v1.Analysis` of a stored analysis."""
+    created_at = Timestamp()
+    created_at.FromDatetime(analysis.created_at)
+    return analyses_pb2.Analysis(
+        id=analysis.id,
+        call_id=analysis.call_id,
+        org_id=analysis.org_id,
+        version=analysis.version,
+        transcript_version=analysis.transcript_version,
+        evaluator=analysis.evaluator,
+        score=analysis.score,
+        flagged=analysis.flagged,
+        flag_reasons=list(analysis.flag_reasons),
+        results=[_result_to_pb(result) for result in analysis.results],
+        created_at=created_at,
+    )

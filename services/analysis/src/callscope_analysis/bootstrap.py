@@ -1,0 +1,132 @@
+"""Wiring: adapters into handlers; tests call `bootstrap` with fakes, `connect` opens real ones."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from callscope.v1 import events_pb2
+from callscope_common.grpc_server import create_channel
+from callscope_common.kafka import create_producer
+from callscope_common.mongo import create_mongo_client, service_database
+
+from callscope_analysis import handlers
+from callscope_analysis.adapters.grpc_clients import GrpcCampaignDirectory, GrpcTranscriptSource
+from callscope_analysis.adapters.mongo import MongoAnalysisStore
+from callscope_analysis.domain.evaluator import PhraseEvaluator
+from callscope_analysis.domain.model import Analysis
+from callscope_analysis.handlers import Clock, utc_now
+from callscope_analysis.ports import (
+    AnalysisStore,
+    CampaignDirectory,
+    CheckEvaluator,
+    Publisher,
+    TranscriptSource,
+)
+from callscope_analysis.settings import AnalysisSettings
+
+APP_NAME = "callscope-analysis"
+
+
+@dataclass(frozen=True)
+class AnalysisService:
+    """The use cases with their ports bound; entrypoints call only these."""
+
+    transcripts: TranscriptSource
+    directory: CampaignDirectory
+    store: AnalysisStore
+    publisher: Publisher
+    evaluator: CheckEvaluator = field(default_factory=PhraseEvaluator)
+    clock: Clock = utc_now
+
+    async def handle_call_transcribed(self, event: events_pb2.CallTranscribed) -> None:
+        """Analyses a new transcript version."""
+        await handlers.handle_call_transcribed(
+            event,
+            transcripts=self.transcripts,
+            directory=self.directory,
+            store=self.store,
+            publisher=self.publisher,
+            evaluator=self.evaluator,
+            clock=self.clock,
+        )
+
+    async def handle_analysis_requested(self, event: events_pb2.AnalysisRequested) -> None:
+        """Re-runs the analysis of a call as a new version."""
+        await handlers.handle_analysis_requested(
+            event,
+            transcripts=self.transcripts,
+            directory=self.directory,
+            store=self.store,
+            publisher=self.publisher,
+            evaluator=self.evaluator,
+            clock=self.clock,
+        )
+
+    async def handle_call_deleted(self, event: events_pb2.CallDeleted) -> None:
+        """Removes a deleted call's analyses."""
+        await handlers.handle_call_deleted(event, store=self.store)
+
+    async def get_analysis(self, *, org_id: str, call_id: str, version: int) -> Analysis | None:
+        """An analysis version of a call in an organisation (0 = the latest)."""
+        return await handlers.get_analysis(
+            store=self.store, org_id=org_id, call_id=call_id, version=version
+        )
+
+
+def bootstrap(
+    *,
+    transcripts: TranscriptSource,
+    directory: CampaignDirectory,
+    store: AnalysisStore,
+    publisher: Publisher,
+    evaluator: CheckEvaluator | None = None,
+    clock: Clock = utc_now,
+) -> AnalysisService:
+    """The analysis use cases wired to the given adapters (the offline evaluator by default)."""
+    return AnalysisService(
+        transcripts=transcripts,
+        directory=directory,
+        store=store,
+        publisher=publisher,
+        evaluator=evaluator if evaluator is not None else PhraseEvaluator(),
+        clock=clock,
+    )
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """The real adapters of one process, opened once and closed on exit."""
+
+    store: MongoAnalysisStore
+    transcripts: GrpcTranscriptSource
+    directory: GrpcCampaignDirectory
+    producer: AIOKafkaProducer
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: AnalysisSettings) -> AsyncIterator[Infrastructure]:
+    """Opens MongoDB, the Kafka producer and the peers' channels; closes them on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        mongo = create_mongo_client(settings, APP_NAME)
+        stack.push_async_callback(mongo.close)
+        store = MongoAnalysisStore(service_database(mongo, settings))
+        await store.ensure_indexes()
+
+        transcripts_channel = create_channel(settings.transcripts_addr)
+        stack.push_async_callback(transcripts_channel.close)
+        directory_channel = create_channel(settings.directory_addr)
+        stack.push_async_callback(directory_channel.close)
+
+        producer = create_producer(settings.kafka_bootstrap_servers, APP_NAME)
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+
+        yield Infrastructure(
+            store=store,
+            transcripts=GrpcTranscriptSource(transcripts_channel),
+            directory=GrpcCampaignDirectory(directory_channel),
+            producer=producer,
+        )

@@ -1,0 +1,1 @@
+"""Analysis rules in pure Python: the offline evaluator, scoring and flagging."""

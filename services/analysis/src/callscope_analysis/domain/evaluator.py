@@ -1,0 +1,320 @@
+"""The offline evaluator: answers each check by looking for its hint phrases in the transcript.
+
+It is deliberately simple, so that every answer can be explained to a reviewer:
+a check passes when the check's speaker says something close to one of its
+phrases inside the check's window. "Close" is rapidfuzz's partial ratio on
+normalised text, which tolerates the small slips of a speech recogniser
+("thank you for colling") without accepting a different sentence.
+
+- Speaker: segments of the check's speaker; segments whose speaker is unknown
+  (mono audio) count for anyone, because they may be either party.
+- Window: OPENING is the first `edge_fraction` of the call's duration or its
+  first `edge_turns` segments, whichever reaches further, but never past the
+  middle of the call; CLOSING is the same at the end; ANYWHERE is the whole
+  call. The window is cut at word level (word times, or words spread evenly
+  over a segment that has none), because a recogniser may return a whole
+  call as one segment.
+- A phrase may be cut in two by the recogniser's segmentation, so two
+  consecutive segments of the same speaker are also tried joined together.
+- A check without phrases cannot be judged here: NOT_APPLICABLE, left out of
+  the score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rapidfuzz import fuzz
+
+from callscope_analysis.domain.model import (
+    Check,
+    CheckAnswer,
+    CheckResult,
+    CheckWindow,
+    Evidence,
+    Segment,
+    Speaker,
+    Transcript,
+    Word,
+)
+from callscope_analysis.domain.text import normalise
+
+DEFAULT_MATCH_THRESHOLD = 85.0
+
+# A failed check's reasoning mentions the closest phrase only when it came this
+# close; below it the "closest" stretch is a coincidence and would only confuse.
+_NEAR_MISS = 75.0
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A stretch of eligible speech: one segment, or two consecutive ones joined."""
+
+    normalised: str
+    quote: str
+    speaker: Speaker
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class _Match:
+    """How closely a phrase occurs in a candidate, and the words that matched."""
+
+    phrase: str
+    similarity: float
+    fragment: str
+    candidate: _Candidate
+
+
+def phrase_similarity(phrase: str, text: str) -> tuple[float, str]:
+    """How well a normalised phrase occurs in normalised text (0-100), and the words that match.
+
+    Partial ratio compares the phrase with the best-matching stretch of the text
+    as long as the phrase. When the text is shorter than the phrase that would
+    compare the text against part of the phrase ("thank you" inside "thank you
+    for calling" scores 100), so a short text is compared with the whole phrase.
+    """
+    if not phrase or not text:
+        return 0.0, ""
+    if len(text) < len(phrase):
+        return float(fuzz.ratio(phrase, text)), text
+    alignment = fuzz.partial_ratio_alignment(phrase, text)
+    if alignment is None:
+        return 0.0, ""
+    return float(alignment.score), _whole_words(text, alignment.dest_start, alignment.dest_end)
+
+
+def _whole_words(text: str, start: int, end: int) -> str:
+    """The text between start and end, widened to whole words."""
+    while start > 0 and text[start - 1] != " ":
+        start -= 1
+    while end < len(text) and text[end] != " ":
+        end += 1
+    return text[start:end].strip()
+
+
+def format_time(seconds: float) -> str:
+    """Seconds as mm:ss, or h:mm:ss from an hour on."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+@dataclass(frozen=True)
+class PhraseEvaluator:
+    """Answers checks from their hint phrases; deterministic and explainable."""
+
+    name: ClassVar[str] = "local"
+
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD
+    edge_fraction: float = 0.3
+    edge_turns: int = 3
+
+    def evaluate(self, transcript: Transcript, checks: Sequence[Check]) -> tuple[CheckResult, ...]:
+        """Every check's result, in the order of the checks."""
+        return tuple(self.evaluate_check(transcript, check) for check in checks)
+
+    def evaluate_check(self, transcript: Transcript, check: Check) -> CheckResult:
+        """One check's answer, confidence, evidence and reasoning."""
+        phrases = [(phrase, normalise(phrase)) for phrase in check.phrases]
+        phrases = [(phrase, normalised) for phrase, normalised in phrases if normalised]
+        if not phrases:
+            return CheckResult(
+                check=check,
+                answer=CheckAnswer.NOT_APPLICABLE,
+                passed=False,
+                confidence=0.0,
+                evidence=None,
+                reasoning=(
+                    "the offline evaluator needs hint phrases and this check has none; "
+                    "add phrases to the check to have it evaluated"
+                ),
+            )
+        candidates = list(self._candidates(transcript, check))
+        best = _best_match(candidates, phrases)
+        if best is not None and best.similarity >= self.match_threshold:
+            return self._passed(check, best)
+        return self._failed(
+            check, best, has_speech=bool(candidates), phrases=[phrase for phrase, _ in phrases]
+        )
+
+    def _candidates(self, transcript: Transcript, check: Check) -> Iterator[_Candidate]:
+        segments = sorted(transcript.segments, key=lambda segment: (segment.start, segment.end))
+        low, high = self._window_bounds(segments, transcript.effective_duration, check.window)
+        parts: list[_Candidate | None] = []
+        for segment in segments:
+            if not _spoken_by(segment.speaker, check.speaker):
+                parts.append(None)
+                continue
+            parts.append(_part_within(segment, low, high))
+        for index, part in enumerate(parts):
+            if part is None:
+                continue
+            yield part
+            following = parts[index + 1] if index + 1 < len(parts) else None
+            if following is not None and following.speaker == part.speaker:
+                yield _joined(part, following)
+
+    def _window_bounds(
+        self, segments: Sequence[Segment], duration: float, window: CheckWindow
+    ) -> tuple[float, float]:
+        """The time range whose words the window covers.
+
+        The opening reaches to `edge_fraction` of the call or to the end of its
+        first `edge_turns` segments, whichever is later, and the closing
+        likewise from the end; neither reaches past the middle of the call, so
+        one long recognised segment cannot make a closing remark count as an opening.
+        """
+        if window is CheckWindow.ANYWHERE or not segments:
+            return -math.inf, math.inf
+        edge = duration * self.edge_fraction
+        middle = duration / 2
+        if window is CheckWindow.OPENING:
+            turns_end = segments[min(self.edge_turns, len(segments)) - 1].end
+            return -math.inf, min(middle, max(edge, turns_end))
+        turns_start = segments[max(len(segments) - self.edge_turns, 0)].start
+        return max(middle, min(duration - edge, turns_start)), math.inf
+
+    def _passed(self, check: Check, match: _Match) -> CheckResult:
+        candidate = match.candidate
+        reasoning = (
+            f"{_who_said(candidate.speaker)} said '{match.fragment}' "
+            f"at {format_time(candidate.start)}"
+        )
+        if match.fragment != normalise(match.phrase):
+            reasoning += f" (close to '{match.phrase}', {match.similarity:.0f}% similar)"
+        return CheckResult(
+            check=check,
+            answer=CheckAnswer.YES,
+            passed=True,
+            confidence=self._confidence_yes(match.similarity),
+            evidence=Evidence(
+                quote=candidate.quote,
+                speaker=candidate.speaker,
+                start=candidate.start,
+                end=candidate.end,
+            ),
+            reasoning=reasoning,
+        )
+
+    def _failed(
+        self, check: Check, best: _Match | None, *, has_speech: bool, phrases: Sequence[str]
+    ) -> CheckResult:
+        whom = _whom(check.speaker)
+        where = _where(check.window)
+        if not has_speech:
+            reasoning = f"nothing was said by {whom} {where}"
+        else:
+            examples = " or ".join(f"'{phrase}'" for phrase in phrases[:2])
+            reasoning = f"no phrase like {examples} from {whom} {where}"
+            if best is not None and best.similarity >= _NEAR_MISS:
+                reasoning += (
+                    f"; the nearest was '{best.fragment}' at {format_time(best.candidate.start)}, "
+                    f"{best.similarity:.0f}% like '{best.phrase}' "
+                    f"({self.match_threshold:.0f}% needed)"
+                )
+        similarity = best.similarity if best is not None else 0.0
+        return CheckResult(
+            check=check,
+            answer=CheckAnswer.NO,
+            passed=False,
+            confidence=self._confidence_no(similarity),
+            evidence=None,
+            reasoning=reasoning,
+        )
+
+    def _confidence_yes(self, similarity: float) -> float:
+        """0.6 at the threshold up to 0.95 for an exact phrase: a hint is never proof."""
+        span = max(100.0 - self.match_threshold, 1e-9)
+        closeness = min(max((similarity - self.match_threshold) / span, 0.0), 1.0)
+        return round(0.6 + 0.35 * closeness, 2)
+
+    def _confidence_no(self, similarity: float) -> float:
+        """0.9 when nothing resembles a phrase, down to 0.6 for a near miss."""
+        distance = min(max((self.match_threshold - similarity) / self.match_threshold, 0.0), 1.0)
+        return round(0.6 + 0.3 * distance, 2)
+
+
+def _best_match(
+    candidates: Iterable[_Candidate], phrases: Sequence[tuple[str, str]]
+) -> _Match | None:
+    """The closest phrase occurrence; on a tie the earliest candidate and first phrase win."""
+    best: _Match | None = None
+    for candidate in candidates:
+        for phrase, normalised in phrases:
+            similarity, fragment = phrase_similarity(normalised, candidate.normalised)
+            if best is None or similarity > best.similarity:
+                best = _Match(phrase, similarity, fragment, candidate)
+    return best
+
+
+def _words_of(segment: Segment) -> tuple[Word, ...]:
+    """The segment's timed words; without word times, its words spread evenly over it."""
+    if segment.words:
+        return segment.words
+    tokens = segment.text.split()
+    if not tokens:
+        return ()
+    step = (segment.end - segment.start) / len(tokens)
+    return tuple(
+        Word(token, segment.start + index * step, segment.start + (index + 1) * step)
+        for index, token in enumerate(tokens)
+    )
+
+
+def _part_within(segment: Segment, low: float, high: float) -> _Candidate | None:
+    """The part of a segment whose words lie in [low, high), by each word's midpoint."""
+    words = _words_of(segment)
+    kept = [word for word in words if low <= (word.start + word.end) / 2 < high]
+    if not kept:
+        return None
+    if len(kept) == len(words):
+        quote, start, end = segment.text.strip(), segment.start, segment.end
+    else:
+        quote = " ".join(word.text.strip() for word in kept)
+        start, end = kept[0].start, kept[-1].end
+    return _Candidate(
+        normalised=normalise(quote), quote=quote, speaker=segment.speaker, start=start, end=end
+    )
+
+
+def _joined(first: _Candidate, second: _Candidate) -> _Candidate:
+    """Two consecutive parts of one speaker as one, for a phrase split across segments."""
+    quote = f"{first.quote} {second.quote}"
+    return _Candidate(
+        normalised=normalise(quote),
+        quote=quote,
+        speaker=first.speaker,
+        start=first.start,
+        end=second.end,
+    )
+
+
+def _spoken_by(segment_speaker: Speaker, check_speaker: Speaker) -> bool:
+    """Whether a segment may hold the check's speaker's words."""
+    if check_speaker in (Speaker.ANY, Speaker.UNKNOWN):
+        return True
+    return segment_speaker in (check_speaker, Speaker.UNKNOWN)
+
+
+def _who_said(speaker: Speaker) -> str:
+    return {
+        Speaker.AGENT: "the agent",
+        Speaker.CUSTOMER: "the customer",
+    }.get(speaker, "someone (speakers not separated)")
+
+
+def _whom(speaker: Speaker) -> str:
+    return {Speaker.AGENT: "the agent", Speaker.CUSTOMER: "the customer"}.get(speaker, "anyone")
+
+
+def _where(window: CheckWindow) -> str:
+    return {
+        CheckWindow.OPENING: "in the opening",
+        CheckWindow.CLOSING: "in the closing",
+    }.get(window, "anywhere in the call")

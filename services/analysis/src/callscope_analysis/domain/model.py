@@ -1,0 +1,166 @@
+"""The values analysis works with: transcripts, campaigns and checks, results, analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+
+class Speaker(enum.StrEnum):
+    """Who spoke a segment, or whom a check concerns."""
+
+    AGENT = "AGENT"
+    CUSTOMER = "CUSTOMER"
+    # Mono audio that was not split into parties: could be either.
+    UNKNOWN = "UNKNOWN"
+    # Checks only: whoever speaks.
+    ANY = "ANY"
+
+
+class CheckWindow(enum.StrEnum):
+    """Where in the call a check's evidence is looked for."""
+
+    ANYWHERE = "ANYWHERE"
+    OPENING = "OPENING"
+    CLOSING = "CLOSING"
+
+
+class CheckAnswer(enum.StrEnum):
+    """The evaluator's answer to a check's question."""
+
+    YES = "YES"
+    NO = "NO"
+    # The evaluator could not judge this check; it does not count in the score.
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A quality check exactly as it was defined when an analysis ran."""
+
+    id: str
+    name: str
+    question: str = ""
+    category: str = ""
+    weight: float = 1.0
+    critical: bool = False
+    speaker: Speaker = Speaker.ANY
+    phrases: tuple[str, ...] = ()
+    window: CheckWindow = CheckWindow.ANYWHERE
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign settings analysis needs: its checks and its flag threshold."""
+
+    id: str
+    name: str
+    flag_threshold: float
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its times in seconds from the start of the call."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of speech by one speaker, times in seconds from the start.
+
+    `words` may be empty when the speech-to-text provider gives no word times.
+    """
+
+    speaker: Speaker
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A transcript version of a call."""
+
+    id: str
+    call_id: str
+    org_id: str
+    version: int
+    duration_seconds: float
+    segments: tuple[Segment, ...]
+
+    @property
+    def effective_duration(self) -> float:
+        """The call's length: the recorded duration, or the last segment's end if longer."""
+        last_end = max((segment.end for segment in self.segments), default=0.0)
+        return max(self.duration_seconds, last_end)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where in the transcript the evaluator found what it based its answer on."""
+
+    quote: str
+    speaker: Speaker
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The evaluator's verdict on one check."""
+
+    check: Check
+    answer: CheckAnswer
+    passed: bool
+    confidence: float
+    evidence: Evidence | None
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every check's result, the weighted score and whether the call needs a review."""
+
+    results: tuple[CheckResult, ...]
+    score: float
+    flagged: bool
+    flag_reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A stored analysis version of a call."""
+
+    id: str
+    call_id: str
+    org_id: str
+    campaign_id: str
+    version: int
+    transcript_version: int
+    source_event_id: str
+    evaluator: str
+    score: float
+    flagged: bool
+    flag_reasons: tuple[str, ...]
+    results: tuple[CheckResult, ...]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewAnalysis:
+    """An analysis about to be stored; the store assigns its id and version."""
+
+    call_id: str
+    org_id: str
+    campaign_id: str
+    transcript_version: int
+    source_event_id: str
+    evaluator: str
+    evaluation: Evaluation
+    created_at: dt.datetime

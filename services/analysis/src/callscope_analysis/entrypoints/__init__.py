@@ -1,0 +1,1 @@
+"""Entrypoints: the Kafka subscriptions and the gRPC `Analyses` servicer."""

@@ -1,0 +1,59 @@
+"""The gRPC `Analyses` servicer: reads stored analysis versions."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import grpc
+from callscope.v1 import analyses_pb2, analyses_pb2_grpc
+
+from callscope_analysis.adapters.protobuf import analysis_to_pb
+from callscope_analysis.bootstrap import AnalysisService
+
+SERVICE_NAME = analyses_pb2.DESCRIPTOR.services_by_name["Analyses"].full_name
+
+
+class AnalysesServicer(analyses_pb2_grpc.AnalysesServicer):
+    """Serves `callscope.v1.Analyses`."""
+
+    def __init__(self, service: AnalysisService) -> None:
+        self._service = service
+
+    async def GetAnalysis(  # noqa: N802 - the name the generated servicer defines
+        self, request: analyses_pb2.GetAnalysisRequest, context: grpc.aio.ServicerContext
+    ) -> analyses_pb2.Analysis:
+        """An analysis version of a call (0 = the latest); NOT_FOUND for other organisations."""
+        if not request.org_id or not request.call_id:
+            await _abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "org_id and call_id are required"
+            )
+        if request.version < 0:
+            await _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "version must be 0 (the latest) or a version number",
+            )
+        analysis = await self._service.get_analysis(
+            org_id=request.org_id, call_id=request.call_id, version=request.version
+        )
+        if analysis is None:
+            which = f"version {request.version}" if request.version else "an analysis"
+            await _abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"call {request.call_id} has no {which} in this organisation",
+            )
+        return analysis_to_pb(analysis)
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext, code: grpc.StatusCode, details: str
+) -> NoReturn:
+    """Ends the call with a status; grpc.aio's abort always raises."""
+    await context.abort(code, details)
+    raise AssertionError("grpc.aio.ServicerContext.abort returned")
+
+
+def add_to_server(server: grpc.aio.Server, service: AnalysisService) -> None:
+    """Registers the Analyses servicer on a server."""
+    analyses_pb2_grpc.add_AnalysesServicer_to_server(AnalysesServicer(service), server)

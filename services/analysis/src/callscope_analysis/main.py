@@ -1,0 +1,57 @@
+"""Process entrypoint: settings, wiring, then the gRPC server and the consumer until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+
+from callscope_common.grpc_server import create_server, mark_serving
+from callscope_common.kafka import EventConsumer, EventPublisher
+from callscope_common.lifecycle import run_until_shutdown
+from callscope_common.logging import configure_logging
+
+from callscope_analysis.bootstrap import bootstrap, connect
+from callscope_analysis.entrypoints import grpc as grpc_entrypoint
+from callscope_analysis.entrypoints.kafka import subscriptions
+from callscope_analysis.settings import AnalysisSettings
+
+# Seconds in-flight GetAnalysis calls get to finish on shutdown.
+_GRACE_S = 5.0
+
+
+async def serve(settings: AnalysisSettings) -> None:
+    """Runs the Analyses gRPC server and the pipeline consumer until a shutdown signal."""
+    async with connect(settings) as infrastructure:
+        service = bootstrap(
+            transcripts=infrastructure.transcripts,
+            directory=infrastructure.directory,
+            store=infrastructure.store,
+            publisher=EventPublisher(infrastructure.producer),
+        )
+        server, health = create_server(settings.grpc_port)
+        grpc_entrypoint.add_to_server(server, service)
+        await server.start()
+        consumer = EventConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.consumer_group,
+            subscriptions=subscriptions(service),
+            producer=infrastructure.producer,
+        )
+        await mark_serving(health, grpc_entrypoint.SERVICE_NAME)
+        try:
+            await run_until_shutdown(
+                asyncio.create_task(consumer.run()),
+                asyncio.create_task(server.wait_for_termination()),
+            )
+        finally:
+            await server.stop(_GRACE_S)
+
+
+def main() -> None:
+    """`callscope-analysis`: refuses to start without its required settings."""
+    settings = AnalysisSettings()  # type: ignore[call-arg]  # values come from the environment
+    configure_logging("analysis", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

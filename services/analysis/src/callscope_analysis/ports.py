@@ -1,0 +1,74 @@
+"""The interfaces analysis's handlers need; adapters implement them, tests may fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from google.protobuf import message as protobuf_message
+
+from callscope_analysis.domain.model import (
+    Analysis,
+    Campaign,
+    Check,
+    CheckResult,
+    NewAnalysis,
+    Transcript,
+)
+
+
+class TranscriptNotFoundError(LookupError):
+    """The transcript version does not exist (or belongs to another organisation)."""
+
+
+class CampaignNotFoundError(LookupError):
+    """The campaign does not exist (or belongs to another organisation)."""
+
+
+class TranscriptSource(Protocol):
+    """Where transcripts are read from (the transcription service)."""
+
+    async def get_transcript(self, org_id: str, call_id: str, version: int) -> Transcript:
+        """A transcript version (0 = the latest); raises TranscriptNotFoundError."""
+
+
+class CampaignDirectory(Protocol):
+    """Where campaigns and their checks are read from (the gateway's directory)."""
+
+    async def get_campaign(self, org_id: str, campaign_id: str) -> Campaign:
+        """A campaign with its current checks; raises CampaignNotFoundError."""
+
+
+class AnalysisStore(Protocol):
+    """Where analysis versions are kept, one per run, never overwritten."""
+
+    async def find_by_source_event(self, source_event_id: str) -> Analysis | None:
+        """The analysis an event already produced, if any."""
+
+    async def add(self, analysis: NewAnalysis) -> tuple[Analysis, bool]:
+        """Stores the call's next version; returns it and True, or the analysis its
+        source event already produced and False."""
+
+    async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
+        """An analysis version of a call in this organisation (0 = the latest)."""
+
+    async def delete_call(self, org_id: str, call_id: str) -> int:
+        """Removes every version of a call's analyses; returns how many were removed."""
+
+
+class CheckEvaluator(Protocol):
+    """Answers a campaign's checks for a transcript."""
+
+    @property
+    def name(self) -> str:
+        """Recorded with each analysis as `evaluator` ("local", later "claude")."""
+
+    def evaluate(self, transcript: Transcript, checks: Sequence[Check]) -> tuple[CheckResult, ...]:
+        """Every check's result, in the order of the checks."""
+
+
+class Publisher(Protocol):
+    """Publishes events to their topics."""
+
+    async def publish(self, event: protobuf_message.Message) -> None:
+        """Sends one event durably."""

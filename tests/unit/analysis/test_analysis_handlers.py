@@ -1,0 +1,512 @@
+"""The analysis use cases with in-memory fakes of their ports, wired by `bootstrap`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from callscope.v1 import analyses_pb2, common_pb2, directory_pb2, events_pb2
+from callscope_analysis.adapters.protobuf import campaign_from_pb
+from callscope_analysis.bootstrap import AnalysisService, bootstrap
+from callscope_analysis.domain.model import (
+    Analysis,
+    Campaign,
+    CheckAnswer,
+    NewAnalysis,
+    Segment,
+    Speaker,
+    Transcript,
+)
+from callscope_analysis.entrypoints.grpc import AnalysesServicer
+from callscope_analysis.entrypoints.kafka import subscriptions
+from callscope_analysis.ports import CampaignNotFoundError, TranscriptNotFoundError
+from callscope_common.events import new_header
+from callscope_gateway.domain.default_checks import DEFAULT_CHECKS, DEFAULT_FLAG_THRESHOLD
+from google.protobuf import message as protobuf_message
+
+from tests.support.scripts import COMPLIANT, NO_VERIFICATION, LabelledScript, timed_lines
+
+pytestmark = pytest.mark.unit
+
+ORG = "org-1"
+CAMPAIGN = "campaign-1"
+NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+
+
+# --- fakes of the ports ----------------------------------------------------------------------
+
+
+class FakeTranscriptSource:
+    """Transcript versions in memory; `unavailable` makes every read fail like a down peer."""
+
+    def __init__(self) -> None:
+        self.transcripts: dict[tuple[str, str], list[Transcript]] = {}
+        self.unavailable: Exception | None = None
+
+    def add(self, org_id: str, call_id: str, script: LabelledScript) -> Transcript:
+        versions = self.transcripts.setdefault((org_id, call_id), [])
+        lines = timed_lines(script.dialogue)
+        transcript = Transcript(
+            id=uuid.uuid4().hex,
+            call_id=call_id,
+            org_id=org_id,
+            version=len(versions) + 1,
+            duration_seconds=lines[-1].end,
+            segments=tuple(
+                Segment(Speaker(line.party), line.start, line.end, line.text) for line in lines
+            ),
+        )
+        versions.append(transcript)
+        return transcript
+
+    async def get_transcript(self, org_id: str, call_id: str, version: int) -> Transcript:
+        if self.unavailable is not None:
+            raise self.unavailable
+        versions = self.transcripts.get((org_id, call_id), [])
+        if not versions or version > len(versions) or version < 0:
+            raise TranscriptNotFoundError(f"no transcript version {version} of {call_id}")
+        return versions[version - 1] if version else versions[-1]
+
+
+class FakeCampaignDirectory:
+    """Campaigns in memory, built from the same protobuf the gateway serves."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[tuple[str, str], Campaign] = {}
+
+    def add(self, org_id: str, campaign: directory_pb2.Campaign) -> None:
+        self.campaigns[(org_id, campaign.id)] = campaign_from_pb(campaign)
+
+    async def get_campaign(self, org_id: str, campaign_id: str) -> Campaign:
+        try:
+            return self.campaigns[(org_id, campaign_id)]
+        except KeyError:
+            raise CampaignNotFoundError(campaign_id) from None
+
+
+class FakeAnalysisStore:
+    """Analysis versions in memory, with the uniqueness rules of the Mongo store."""
+
+    def __init__(self) -> None:
+        self.analyses: list[Analysis] = []
+
+    async def find_by_source_event(self, source_event_id: str) -> Analysis | None:
+        return next((a for a in self.analyses if a.source_event_id == source_event_id), None)
+
+    async def add(self, analysis: NewAnalysis) -> tuple[Analysis, bool]:
+        existing = await self.find_by_source_event(analysis.source_event_id)
+        if existing is not None:
+            return existing, False
+        version = 1 + max(
+            (a.version for a in self.analyses if a.call_id == analysis.call_id), default=0
+        )
+        stored = Analysis(
+            id=uuid.uuid4().hex,
+            call_id=analysis.call_id,
+            org_id=analysis.org_id,
+            campaign_id=analysis.campaign_id,
+            version=version,
+            transcript_version=analysis.transcript_version,
+            source_event_id=analysis.source_event_id,
+            evaluator=analysis.evaluator,
+            score=analysis.evaluation.score,
+            flagged=analysis.evaluation.flagged,
+            flag_reasons=analysis.evaluation.flag_reasons,
+            results=analysis.evaluation.results,
+            created_at=analysis.created_at,
+        )
+        self.analyses.append(stored)
+        return stored, True
+
+    async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
+        matching = [a for a in self.analyses if (a.org_id, a.call_id) == (org_id, call_id)]
+        if version:
+            matching = [a for a in matching if a.version == version]
+        return max(matching, key=lambda a: a.version, default=None)
+
+    async def delete_call(self, org_id: str, call_id: str) -> int:
+        before = len(self.analyses)
+        self.analyses = [a for a in self.analyses if (a.org_id, a.call_id) != (org_id, call_id)]
+        return before - len(self.analyses)
+
+
+class FakePublisher:
+    """Records published events; `fail_next` makes the next publish of a type fail once."""
+
+    def __init__(self) -> None:
+        self.events: list[protobuf_message.Message] = []
+        self.fail_next: type[protobuf_message.Message] | None = None
+
+    async def publish(self, event: protobuf_message.Message) -> None:
+        if self.fail_next is not None and isinstance(event, self.fail_next):
+            self.fail_next = None
+            raise ConnectionError("broker unreachable")
+        self.events.append(event)
+
+    def of_type(self, kind: type[Any]) -> list[Any]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+@dataclasses.dataclass
+class World:
+    """The fakes and the service wired to them."""
+
+    transcripts: FakeTranscriptSource
+    directory: FakeCampaignDirectory
+    store: FakeAnalysisStore
+    publisher: FakePublisher
+    service: AnalysisService
+
+
+def demo_campaign(campaign_id: str = CAMPAIGN) -> directory_pb2.Campaign:
+    """The "Demo" campaign as the gateway's directory serves it."""
+    return directory_pb2.Campaign(
+        id=campaign_id,
+        org_id=ORG,
+        name="Demo",
+        flag_threshold=DEFAULT_FLAG_THRESHOLD,
+        auto_processing=True,
+        checks=[
+            directory_pb2.Check(
+                id=check.id,
+                name=check.name,
+                question=check.question,
+                category=check.category,
+                weight=check.weight,
+                critical=check.critical,
+                speaker=common_pb2.Speaker.Value(f"SPEAKER_{check.speaker}"),
+                phrases=list(check.phrases),
+                window=directory_pb2.CheckWindow.Value(f"CHECK_WINDOW_{check.window}"),
+            )
+            for check in DEFAULT_CHECKS
+        ],
+    )
+
+
+@pytest.fixture
+def world() -> World:
+    transcripts = FakeTranscriptSource()
+    directory = FakeCampaignDirectory()
+    directory.add(ORG, demo_campaign())
+    store = FakeAnalysisStore()
+    publisher = FakePublisher()
+    service = bootstrap(
+        transcripts=transcripts,
+        directory=directory,
+        store=store,
+        publisher=publisher,
+        clock=lambda: NOW,
+    )
+    return World(transcripts, directory, store, publisher, service)
+
+
+def transcribed(call_id: str, version: int = 1, campaign_id: str = CAMPAIGN) -> Any:
+    return events_pb2.CallTranscribed(
+        header=new_header(call_id, ORG, campaign_id),
+        transcript_id=f"transcript-{call_id}-{version}",
+        transcript_version=version,
+    )
+
+
+def statuses(publisher: FakePublisher) -> list[tuple[int, int, str]]:
+    return [
+        (event.status, event.stage, event.reason)
+        for event in publisher.of_type(events_pb2.CallStatusChanged)
+    ]
+
+
+# --- analysing -------------------------------------------------------------------------------
+
+
+async def test_a_transcribed_call_is_analysed_stored_and_announced(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    event = transcribed("call-1")
+
+    await world.service.handle_call_transcribed(event)
+
+    assert [type(e).__name__ for e in world.publisher.events] == [
+        "CallStatusChanged",
+        "CallAnalyzed",
+    ]
+    assert statuses(world.publisher) == [
+        (common_pb2.CALL_STATUS_ANALYZING, common_pb2.STAGE_ANALYSIS, "")
+    ]
+    [stored] = world.store.analyses
+    assert (stored.call_id, stored.org_id, stored.campaign_id) == ("call-1", ORG, CAMPAIGN)
+    assert (stored.version, stored.transcript_version) == (1, 1)
+    assert stored.source_event_id == event.header.event_id
+    assert stored.evaluator == "local"
+    assert stored.created_at == NOW
+    assert (stored.score, stored.flagged, stored.flag_reasons) == (100.0, False, ())
+    assert [r.check.id for r in stored.results] == [c.id for c in DEFAULT_CHECKS]
+    assert all(r.answer is CheckAnswer.YES for r in stored.results)
+    # The check definitions are copied in full, phrases and all.
+    assert stored.results[0].check.phrases == DEFAULT_CHECKS[0].phrases
+    assert stored.results[1].check.critical is True
+
+    [analyzed] = world.publisher.of_type(events_pb2.CallAnalyzed)
+    assert analyzed.analysis_id == stored.id
+    assert (analyzed.analysis_version, analyzed.transcript_version) == (1, 1)
+    assert (analyzed.score, analyzed.flagged, list(analyzed.flag_reasons)) == (100.0, False, [])
+    assert analyzed.header.call_id == "call-1"
+    assert (analyzed.header.org_id, analyzed.header.campaign_id) == (ORG, CAMPAIGN)
+    assert analyzed.header.event_id != event.header.event_id
+
+
+async def test_a_call_without_verification_is_flagged_for_the_critical_check(
+    world: World,
+) -> None:
+    world.transcripts.add(ORG, "call-2", NO_VERIFICATION)
+
+    await world.service.handle_call_transcribed(transcribed("call-2"))
+
+    [analyzed] = world.publisher.of_type(events_pb2.CallAnalyzed)
+    assert analyzed.score == 70.0
+    assert analyzed.flagged
+    assert list(analyzed.flag_reasons) == ["critical check failed: Identity verification"]
+
+
+async def test_a_redelivered_event_adds_no_version_and_announces_the_stored_one(
+    world: World,
+) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    event = transcribed("call-1")
+
+    await world.service.handle_call_transcribed(event)
+    await world.service.handle_call_transcribed(event)
+
+    assert len(world.store.analyses) == 1
+    first, second = world.publisher.of_type(events_pb2.CallAnalyzed)
+    assert first.analysis_id == second.analysis_id == world.store.analyses[0].id
+    assert first.analysis_version == second.analysis_version == 1
+    # The status is not moved back to ANALYZING for a call already analysed.
+    assert len(statuses(world.publisher)) == 1
+
+
+async def test_a_crash_before_announcing_is_completed_by_the_redelivery(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    event = transcribed("call-1")
+    world.publisher.fail_next = events_pb2.CallAnalyzed
+
+    with pytest.raises(ConnectionError):
+        await world.service.handle_call_transcribed(event)
+    assert world.publisher.of_type(events_pb2.CallAnalyzed) == []
+
+    await world.service.handle_call_transcribed(event)
+
+    assert len(world.store.analyses) == 1
+    [analyzed] = world.publisher.of_type(events_pb2.CallAnalyzed)
+    assert analyzed.analysis_id == world.store.analyses[0].id
+
+
+async def test_each_new_event_adds_a_version_and_keeps_the_old_ones(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    world.transcripts.add(ORG, "call-1", NO_VERIFICATION)
+
+    await world.service.handle_call_transcribed(transcribed("call-1", version=1))
+    await world.service.handle_call_transcribed(transcribed("call-1", version=2))
+
+    first = await world.service.get_analysis(org_id=ORG, call_id="call-1", version=1)
+    latest = await world.service.get_analysis(org_id=ORG, call_id="call-1", version=0)
+    assert first is not None and latest is not None
+    assert (first.version, first.transcript_version, first.score) == (1, 1, 100.0)
+    assert (latest.version, latest.transcript_version, latest.flagged) == (2, 2, True)
+
+
+async def test_a_requested_rerun_analyses_the_latest_transcript(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", NO_VERIFICATION)
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+
+    await world.service.handle_analysis_requested(
+        events_pb2.AnalysisRequested(header=new_header("call-1", ORG, CAMPAIGN))
+    )
+
+    [stored] = world.store.analyses
+    assert stored.transcript_version == 2
+    assert stored.score == 100.0
+    [analyzed] = world.publisher.of_type(events_pb2.CallAnalyzed)
+    assert analyzed.transcript_version == 2
+
+
+async def test_later_check_edits_do_not_change_a_stored_analysis(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+
+    edited = demo_campaign()
+    edited.checks[0].name = "Renamed greeting"
+    edited.checks[0].weight = 99
+    world.directory.add(ORG, edited)
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+
+    first = await world.service.get_analysis(org_id=ORG, call_id="call-1", version=1)
+    second = await world.service.get_analysis(org_id=ORG, call_id="call-1", version=2)
+    assert first is not None and second is not None
+    assert (first.results[0].check.name, first.results[0].check.weight) == ("Greeting", 15.0)
+    assert (second.results[0].check.name, second.results[0].check.weight) == (
+        "Renamed greeting",
+        99.0,
+    )
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+async def test_a_missing_transcript_fails_the_call_with_a_reason(world: World) -> None:
+    await world.service.handle_call_transcribed(transcribed("call-9", version=3))
+
+    assert world.store.analyses == []
+    assert world.publisher.of_type(events_pb2.CallAnalyzed) == []
+    assert statuses(world.publisher) == [
+        (common_pb2.CALL_STATUS_ANALYZING, common_pb2.STAGE_ANALYSIS, ""),
+        (
+            common_pb2.CALL_STATUS_FAILED,
+            common_pb2.STAGE_ANALYSIS,
+            "transcript version 3 of this call was not found; "
+            "run the transcription again, then the analysis",
+        ),
+    ]
+
+
+async def test_a_missing_campaign_fails_the_call_with_a_reason(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+
+    await world.service.handle_call_transcribed(transcribed("call-1", campaign_id="gone"))
+
+    assert world.store.analyses == []
+    *_, failed = statuses(world.publisher)
+    assert failed[:2] == (common_pb2.CALL_STATUS_FAILED, common_pb2.STAGE_ANALYSIS)
+    assert failed[2] == "the call's campaign gone was not found; it may have been deleted"
+
+
+async def test_a_campaign_without_checks_fails_the_call(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    empty = demo_campaign("empty")
+    del empty.checks[:]
+    world.directory.add(ORG, empty)
+
+    await world.service.handle_call_transcribed(transcribed("call-1", campaign_id="empty"))
+
+    assert world.store.analyses == []
+    *_, failed = statuses(world.publisher)
+    assert failed[0] == common_pb2.CALL_STATUS_FAILED
+    assert failed[2].startswith("the campaign has no quality checks")
+
+
+async def test_an_unavailable_peer_raises_so_the_consumer_retries(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    world.transcripts.unavailable = ConnectionError("transcription is unavailable")
+
+    with pytest.raises(ConnectionError):
+        await world.service.handle_call_transcribed(transcribed("call-1"))
+
+    assert world.store.analyses == []
+    assert world.publisher.of_type(events_pb2.CallAnalyzed) == []
+    assert all(s[0] != common_pb2.CALL_STATUS_FAILED for s in statuses(world.publisher))
+
+
+# --- deleting and reading --------------------------------------------------------------------
+
+
+async def test_a_deleted_call_loses_every_analysis_version(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    world.transcripts.add(ORG, "call-2", COMPLIANT)
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+    await world.service.handle_call_transcribed(transcribed("call-2"))
+
+    await world.service.handle_call_deleted(
+        events_pb2.CallDeleted(header=new_header("call-1", ORG, CAMPAIGN))
+    )
+    await world.service.handle_call_deleted(
+        events_pb2.CallDeleted(header=new_header("call-1", ORG, CAMPAIGN))
+    )
+
+    assert await world.service.get_analysis(org_id=ORG, call_id="call-1", version=0) is None
+    assert await world.service.get_analysis(org_id=ORG, call_id="call-2", version=0) is not None
+
+
+async def test_reading_is_scoped_to_the_organisation(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+
+    assert await world.service.get_analysis(org_id=ORG, call_id="call-1", version=1)
+    assert await world.service.get_analysis(org_id="org-2", call_id="call-1", version=0) is None
+    assert await world.service.get_analysis(org_id=ORG, call_id="call-1", version=2) is None
+    assert await world.service.get_analysis(org_id=ORG, call_id="call-1", version=-1) is None
+    assert await world.service.get_analysis(org_id="", call_id="call-1", version=0) is None
+
+
+# --- entrypoints -----------------------------------------------------------------------------
+
+
+class AbortedError(Exception):
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+class FakeServicerContext:
+    """Aborts the way grpc.aio does: by raising."""
+
+    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise AbortedError(code, details)
+
+
+async def test_the_servicer_returns_an_analysis_or_not_found(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", NO_VERIFICATION)
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+    servicer = AnalysesServicer(world.service)
+    context: Any = FakeServicerContext()
+
+    reply = await servicer.GetAnalysis(
+        analyses_pb2.GetAnalysisRequest(org_id=ORG, call_id="call-1"), context
+    )
+    assert (reply.call_id, reply.org_id, reply.version, reply.evaluator) == (
+        "call-1",
+        ORG,
+        1,
+        "local",
+    )
+    assert reply.flagged and reply.score == 70.0
+    verification = reply.results[1]
+    assert verification.check.id == "identity_verification"
+    assert verification.check.critical
+    assert verification.answer == analyses_pb2.CHECK_ANSWER_NO
+    assert not verification.HasField("evidence")
+    greeting = reply.results[0]
+    assert greeting.answer == analyses_pb2.CHECK_ANSWER_YES
+    assert greeting.evidence.speaker == common_pb2.SPEAKER_AGENT
+    assert greeting.evidence.quote.startswith("Good afternoon")
+    assert reply.created_at.ToDatetime(dt.UTC) == NOW
+
+    for request, code in (
+        (analyses_pb2.GetAnalysisRequest(org_id="org-2", call_id="call-1"), "NOT_FOUND"),
+        (analyses_pb2.GetAnalysisRequest(org_id=ORG, call_id="call-1", version=5), "NOT_FOUND"),
+        (analyses_pb2.GetAnalysisRequest(org_id=ORG, call_id="nope"), "NOT_FOUND"),
+        (analyses_pb2.GetAnalysisRequest(call_id="call-1"), "INVALID_ARGUMENT"),
+        (
+            analyses_pb2.GetAnalysisRequest(org_id=ORG, call_id="call-1", version=-1),
+            "INVALID_ARGUMENT",
+        ),
+    ):
+        with pytest.raises(AbortedError) as aborted:
+            await servicer.GetAnalysis(request, context)
+        assert aborted.value.code.name == code, request
+
+
+async def test_the_subscriptions_route_each_topic_to_its_handler(world: World) -> None:
+    routes = {subscription.topic: subscription for subscription in subscriptions(world.service)}
+    assert set(routes) == {"calls.transcribed", "analysis.requested", "calls.deleted"}
+
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    await routes["calls.transcribed"].handler(transcribed("call-1"))
+    assert len(world.store.analyses) == 1
+    await routes["calls.deleted"].handler(
+        events_pb2.CallDeleted(header=new_header("call-1", ORG, CAMPAIGN))
+    )
+    assert world.store.analyses == []
