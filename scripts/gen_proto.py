@@ -28,8 +28,12 @@ def generate(out_dir: Path) -> None:
         str(p.relative_to(PROTO_DIR)) for p in (PROTO_DIR / PACKAGE_DIR).glob("*.proto")
     )
     include = Path(grpc_tools.__file__).parent / "_proto"
+    # The mypy plugins live beside this interpreter, which need not be on PATH.
+    plugins = Path(sys.executable).parent
     args = [
         "protoc",
+        f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
         f"-I{PROTO_DIR}",
         f"-I{include}",
         f"--python_out={out_dir}",
