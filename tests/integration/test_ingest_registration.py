@@ -1,0 +1,168 @@
+"""Ingest against the real MongoDB-wire, S3 and Kafka servers: all or nothing, forward only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from callscope.v1 import events_pb2
+from callscope_common.kafka import EventPublisher, create_producer
+from callscope_common.mongo import Document
+from callscope_common.storage import S3ObjectStore
+from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
+from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.domain.audio_rules import AudioLimits
+from callscope_ingest.domain.calls import CallResult, UploadSource
+from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
+from callscope_ingest.domain.metadata import CallMetadata
+from callscope_ingest.domain.status import CallStatus
+from callscope_ingest.handlers import IngestPorts, RegisterCall, register_call, spooled_upload
+from google.protobuf import message as protobuf_message
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.support.audio import render_silence
+from tests.support.infra import Infra
+
+LIMITS = AudioLimits()
+
+
+class BrokenPublisher:
+    """A publisher whose broker is unreachable."""
+
+    async def publish(self, event: protobuf_message.Message) -> None:
+        raise ConnectionError("broker unreachable")
+
+
+@pytest.fixture
+async def publisher(infra: Infra) -> AsyncIterator[EventPublisher]:
+    producer = create_producer(infra.kafka_bootstrap_servers, "it-ingest")
+    await producer.start()
+    yield EventPublisher(producer)
+    await producer.stop()
+
+
+@pytest.fixture
+def calls(database: AsyncDatabase[Document]) -> MongoCallStore:
+    return MongoCallStore(database)
+
+
+async def chunks_of(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def command(org_id: str) -> RegisterCall:
+    return RegisterCall(
+        org_id=org_id,
+        campaign_id="campaign",
+        source=UploadSource.API,
+        file_name="../../etc/passwd.wav",
+        metadata=CallMetadata(agent_code="JS001", call_type="outbound"),
+    )
+
+
+async def keys_under(store: S3ObjectStore, prefix: str) -> list[str]:
+    client = store._client  # the adapter exposes no listing; tests may look inside
+    response = await client.list_objects_v2(Bucket=store.bucket, Prefix=prefix)
+    return [item["Key"] for item in response.get("Contents", [])]
+
+
+async def test_registered_call_has_object_document_and_event(
+    infra: Infra,
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_silence(tmp_path / "call.wav", 12.0)
+    reader = AIOKafkaConsumer(
+        "calls.uploaded",
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        group_id=f"reader-{org_id}",
+        auto_offset_reset="latest",
+    )
+    await reader.start()
+    try:
+        await reader.getmany(timeout_ms=1000)  # joins the group at the current end
+        ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher)
+        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+            call = await register_call(command(org_id), spooled, LIMITS, ports)
+        assert not spooled.path.exists()
+        stored = await calls.get(org_id, call.id)
+        assert stored is not None and stored.status is CallStatus.PENDING
+        assert stored.file_name == "../../etc/passwd.wav"
+        assert stored.metadata.call_type == "OUTBOUND"
+        assert stored.audio.key == f"{org_id}/campaign/{call.id}/audio.wav"
+        assert await keys_under(object_store, org_id) == [stored.audio.key]
+        events: list[events_pb2.CallUploaded] = []
+        while not any(e.header.call_id == call.id for e in events):
+            batch = await reader.getmany(timeout_ms=10_000)
+            assert batch, "no calls.uploaded event arrived"
+            for records in batch.values():
+                for record in records:
+                    event = events_pb2.CallUploaded()
+                    event.ParseFromString(record.value)
+                    events.append(event)
+        event = next(e for e in events if e.header.call_id == call.id)
+        assert event.audio.key == stored.audio.key and event.channels == 2
+    finally:
+        await reader.stop()
+
+
+async def test_failed_publish_leaves_no_call_and_no_object(
+    calls: MongoCallStore, object_store: S3ObjectStore, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_silence(tmp_path / "call.wav", 12.0)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), BrokenPublisher())
+    with pytest.raises(ConnectionError):
+        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+            await register_call(command(org_id), spooled, LIMITS, ports)
+    assert await calls._calls.count_documents({"org_id": org_id}) == 0
+    assert await keys_under(object_store, org_id) == []
+
+
+async def test_oversized_upload_is_cut_off_and_leaves_no_file(tmp_path: Path) -> None:
+    small = AudioLimits(max_bytes=100_000)
+    audio = render_silence(tmp_path / "big.wav", 12.0)
+    received: list[Path] = []
+    with pytest.raises(UploadRejectedError) as raised:
+        async with spooled_upload(chunks_of(audio, 10_000), tmp_path, small) as spooled:
+            received.append(spooled.path)
+    assert raised.value.code is RejectionCode.FILE_TOO_LARGE
+    assert received == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.wav"]
+
+
+async def test_status_moves_only_forward_on_the_real_database(
+    calls: MongoCallStore, object_store: S3ObjectStore, publisher: EventPublisher, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_silence(tmp_path / "call.wav", 12.0)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher)
+    async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+        call = await register_call(command(org_id), spooled, LIMITS, ports)
+    now = dt.datetime.now(dt.UTC)
+    result = CallResult(90.0, False, (), 1, 1)
+    assert await calls.move_status(call.id, CallStatus.TRANSCRIBING, now)
+    assert await calls.move_status(call.id, CallStatus.ANALYZING, now)
+    assert not await calls.move_status(call.id, CallStatus.TRANSCRIBING, now)
+    assert await calls.move_status(call.id, CallStatus.COMPLETED, now, result=result)
+    assert not await calls.move_status(call.id, CallStatus.COMPLETED, now, result=result)
+    assert not await calls.move_status(call.id, CallStatus.FAILED, now)
+    stored = await calls.get(org_id, call.id)
+    assert stored is not None
+    assert stored.status is CallStatus.COMPLETED and stored.result == result
+    assert [status for status, _ in stored.status_history] == [
+        CallStatus.PENDING,
+        CallStatus.TRANSCRIBING,
+        CallStatus.ANALYZING,
+        CallStatus.COMPLETED,
+    ]
+    assert await calls.get("another-org", call.id) is None
