@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.audio import RenderedAudio, convert, render_mono, render_stereo
-from tests.support.polling import wait_for
 from tests.support.scripts import COMPLIANT, NO_GREETING, NO_VERIFICATION, LabelledScript
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
@@ -22,42 +15,6 @@ from tests.support.wer import wer
 # thresholds leave headroom above what was measured, not room for regressions.
 MAX_STEREO_WER = 0.25
 MAX_MONO_WER = 0.30
-PROCESSING_TIMEOUT_S = 300
-
-
-def curl_upload(services: RunningServices, path: Path, fields: dict[str, str]) -> dict[str, Any]:
-    """Uploads exactly as the product guide's curl example does: file first, then metadata."""
-    command = [
-        "curl",
-        "-sS",
-        "-X",
-        "POST",
-        f"{services.gateway_url}/api/v1/calls/upload",
-        "-H",
-        f"X-API-Key: {services.api_key}",
-        "-F",
-        f"file=@{path}",
-        *[arg for name, value in fields.items() for arg in ("-F", f"{name}={value}")],
-        "-w",
-        "\n%{http_code}",
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    body, status = output.rsplit("\n", 1)
-    assert status == "201", body
-    result: dict[str, Any] = json.loads(body)
-    return result
-
-
-async def wait_until_done(api: httpx.AsyncClient, key: str, call_id: str) -> dict[str, Any]:
-    async def finished() -> dict[str, Any] | None:
-        call: dict[str, Any] = (
-            await api.get(f"/api/v1/calls/{call_id}", headers={"X-API-Key": key})
-        ).json()
-        return call if call["status"] in {"COMPLETED", "FAILED"} else None
-
-    return await wait_for(
-        finished, timeout_s=PROCESSING_TIMEOUT_S, interval_s=1.0, describe=f"call {call_id}"
-    )
 
 
 async def fetch(api: httpx.AsyncClient, key: str, path: str) -> dict[str, Any]:
@@ -79,50 +36,6 @@ def assert_checks_match_script(analysis: dict[str, Any], script: LabelledScript)
             assert result["evidence"]["quote"], result
             assert result["evidence"]["start"] >= 0
         assert result["reasoning"]
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RenderedAudio]:
-    folder = tmp_path_factory.mktemp("calls")
-    return {
-        "compliant": render_stereo(COMPLIANT.dialogue, folder / "compliant.wav"),
-        "no_greeting": render_stereo(NO_GREETING.dialogue, folder / "no_greeting.wav"),
-        "no_verification": render_mono(NO_VERIFICATION.dialogue, folder / "no_verification.wav"),
-    }
-
-
-@pytest.fixture(scope="module")
-async def uploaded(
-    api: httpx.AsyncClient, services: RunningServices, rendered: dict[str, RenderedAudio]
-) -> dict[str, dict[str, Any]]:
-    """Uploads the three calls once, through three paths, and waits for all of them."""
-    compliant_mp3 = convert(rendered["compliant"].path, "mp3")
-    compliant = curl_upload(
-        services,
-        compliant_mp3,
-        {"agent_code": "JS001", "call_type": "OUTBOUND", "call_date": "2026-01-15"},
-    )
-    uploads = {"compliant": compliant}
-    for name, metadata in (
-        ("no_greeting", {"agent_name": "Jane Doe", "client_reference": "CRM-98765"}),
-        ("no_verification", {"disposition": "Sale Completed"}),
-    ):
-        path = rendered[name].path
-        with path.open("rb") as handle:
-            response = await api.post(
-                "/api/v1/calls/upload",
-                headers={"X-API-Key": services.api_key},
-                data=metadata,
-                files={"file": (f"{name}.wav", handle, "audio/wav")},
-            )
-        assert response.status_code == 201, response.text
-        uploads[name] = response.json()
-    for upload in uploads.values():
-        assert upload["status"] == "PENDING"
-    finished = await asyncio.gather(
-        *(wait_until_done(api, services.api_key, u["id"]) for u in uploads.values())
-    )
-    return dict(zip(uploads, finished, strict=True))
 
 
 async def test_stereo_call_completes_with_transcript_speakers_and_score(
