@@ -1,0 +1,140 @@
+"""Transcript versions in MongoDB (or FerretDB): one document per version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from callscope_transcription.domain.errors import TranscriptConflictError
+from callscope_transcription.domain.model import Segment, Speaker, Transcript, Word
+from callscope_transcription.domain.versions import LATEST_VERSION
+
+COLLECTION = "transcripts"
+
+Document = dict[str, Any]
+
+
+class MongoTranscriptStore:
+    """Stores transcripts; unique indexes make a version and a source event each count once."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Creates the unique indexes the idempotency and version rules rely on."""
+        await self._collection.create_index(
+            [("call_id", ASCENDING), ("version", ASCENDING)],
+            unique=True,
+            name="call_id_version_unique",
+        )
+        await self._collection.create_index(
+            [("source_event_id", ASCENDING)], unique=True, name="source_event_id_unique"
+        )
+
+    async def find_by_source_event(self, event_id: str) -> Transcript | None:
+        """The transcript an event already produced, if any."""
+        document = await self._collection.find_one({"source_event_id": event_id})
+        return _from_document(document) if document else None
+
+    async def latest_version(self, call_id: str) -> int:
+        """The highest stored version of the call's transcript; 0 when there is none."""
+        document = await self._collection.find_one(
+            {"call_id": call_id}, projection={"version": 1}, sort=[("version", DESCENDING)]
+        )
+        return int(document["version"]) if document else 0
+
+    async def add(self, transcript: Transcript) -> None:
+        """Stores a new version; TranscriptConflictError if its version or event is taken."""
+        try:
+            await self._collection.insert_one(_to_document(transcript))
+        except DuplicateKeyError as error:
+            raise TranscriptConflictError(str(error)) from error
+
+    async def get(self, org_id: str, call_id: str, version: int) -> Transcript | None:
+        """A version (0 = the latest) of a call's transcript; other organisations see nothing."""
+        query: Document = {"call_id": call_id, "org_id": org_id}
+        if version == LATEST_VERSION:
+            document = await self._collection.find_one(query, sort=[("version", DESCENDING)])
+        else:
+            document = await self._collection.find_one({**query, "version": version})
+        return _from_document(document) if document else None
+
+    async def delete_call(self, org_id: str, call_id: str) -> int:
+        """Deletes every version of a call's transcript; returns how many there were."""
+        result = await self._collection.delete_many({"call_id": call_id, "org_id": org_id})
+        return int(result.deleted_count)
+
+
+def _to_document(transcript: Transcript) -> Document:
+    return {
+        "_id": transcript.id,
+        "call_id": transcript.call_id,
+        "org_id": transcript.org_id,
+        "campaign_id": transcript.campaign_id,
+        "version": transcript.version,
+        "source_event_id": transcript.source_event_id,
+        "provider": transcript.provider,
+        "model": transcript.model,
+        "language": transcript.language,
+        "duration_seconds": transcript.duration_seconds,
+        "segments": [
+            {
+                "speaker": segment.speaker.value,
+                "start": segment.start,
+                "end": segment.end,
+                "text": segment.text,
+                "words": [
+                    {
+                        "text": word.text,
+                        "start": word.start,
+                        "end": word.end,
+                        "probability": word.probability,
+                    }
+                    for word in segment.words
+                ],
+            }
+            for segment in transcript.segments
+        ],
+        "created_at": transcript.created_at,
+    }
+
+
+def _from_document(document: Document) -> Transcript:
+    created_at: dt.datetime = document["created_at"]
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=dt.UTC)
+    return Transcript(
+        id=str(document["_id"]),
+        call_id=document["call_id"],
+        org_id=document["org_id"],
+        campaign_id=document.get("campaign_id", ""),
+        version=int(document["version"]),
+        source_event_id=document["source_event_id"],
+        provider=document["provider"],
+        model=document["model"],
+        language=document.get("language", ""),
+        duration_seconds=float(document.get("duration_seconds", 0.0)),
+        segments=tuple(
+            Segment(
+                speaker=Speaker(segment["speaker"]),
+                start=float(segment["start"]),
+                end=float(segment["end"]),
+                text=segment["text"],
+                words=tuple(
+                    Word(
+                        text=word["text"],
+                        start=float(word["start"]),
+                        end=float(word["end"]),
+                        probability=float(word["probability"]),
+                    )
+                    for word in segment.get("words", [])
+                ),
+            )
+            for segment in document.get("segments", [])
+        ),
+        created_at=created_at,
+    )

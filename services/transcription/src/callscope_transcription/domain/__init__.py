@@ -1,0 +1,1 @@
+"""Transcription's rules in plain Python: transcript models, speakers, versions; no I/O."""

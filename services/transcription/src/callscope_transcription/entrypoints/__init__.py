@@ -1,0 +1,1 @@
+"""Thin transports into the handlers: the Kafka subscriptions and the gRPC servicer."""

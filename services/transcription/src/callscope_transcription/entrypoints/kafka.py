@@ -1,0 +1,61 @@
+"""Kafka subscriptions: decode the event, build a command, call the handler, map failures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from callscope.v1 import events_pb2
+from callscope_common.kafka import PermanentEventError, Subscription
+
+from callscope_transcription.domain.errors import MisroutedAudioError
+from callscope_transcription.domain.model import (
+    AudioLocation,
+    CallContext,
+    DeleteCallTranscripts,
+    TranscribeCall,
+)
+
+if TYPE_CHECKING:
+    from callscope_transcription.bootstrap import TranscriptionService
+
+
+def subscriptions(service: TranscriptionService) -> list[Subscription[Any]]:
+    """What this service consumes: uploaded calls, re-run requests and deleted calls."""
+
+    async def on_call_uploaded(event: events_pb2.CallUploaded) -> None:
+        await _transcribe(service, event.header, event.audio)
+
+    async def on_transcription_requested(event: events_pb2.TranscriptionRequested) -> None:
+        await _transcribe(service, event.header, event.audio)
+
+    async def on_call_deleted(event: events_pb2.CallDeleted) -> None:
+        await service.delete(
+            DeleteCallTranscripts(call_id=event.header.call_id, org_id=event.header.org_id)
+        )
+
+    return [
+        Subscription(events_pb2.CallUploaded, on_call_uploaded),
+        Subscription(events_pb2.TranscriptionRequested, on_transcription_requested),
+        Subscription(events_pb2.CallDeleted, on_call_deleted),
+    ]
+
+
+async def _transcribe(service: TranscriptionService, header: Any, audio: Any) -> None:
+    """Transcribes; events that can never succeed go straight to the dead-letter topic."""
+    if not header.event_id:
+        # The event id is what makes a redelivery recognisable; without it a retry could
+        # store a second version, so the event is refused rather than guessed at.
+        raise PermanentEventError("event has no event_id; it cannot be processed idempotently")
+    command = TranscribeCall(
+        context=CallContext(
+            call_id=header.call_id,
+            org_id=header.org_id,
+            campaign_id=header.campaign_id,
+            cause_event_id=header.event_id,
+        ),
+        audio=AudioLocation(bucket=audio.bucket, key=audio.key),
+    )
+    try:
+        await service.transcribe(command)
+    except MisroutedAudioError as error:
+        raise PermanentEventError(str(error)) from error

