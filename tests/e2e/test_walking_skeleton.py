@@ -11,10 +11,11 @@ from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
 from tests.support.wer import wer
 
-# Measured on generated espeak-ng calls with tiny.en (see docs/testing.md); the
-# thresholds leave headroom above what was measured, not room for regressions.
-MAX_STEREO_WER = 0.25
-MAX_MONO_WER = 0.30
+# Measured on these generated calls with tiny.en (docs/testing.md): COMPLIANT stereo
+# 0.0 % (agent) and 11.1 % (customer: 18 words, so two errors), NO_VERIFICATION mono
+# 1.1 %. The limits leave a little headroom, not room for regressions.
+MAX_STEREO_WER = 0.15
+MAX_MONO_WER = 0.08
 
 
 async def fetch(api: httpx.AsyncClient, key: str, path: str) -> dict[str, Any]:
