@@ -71,7 +71,7 @@ system-packages: ## apt-get install the Debian packages that are missing
 	  $(SUDO) apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@command -v go >/dev/null || { echo "error: Go >= $(GO_MIN) is needed to build FerretDB and MinIO (https://go.dev/doc/install)" >&2; exit 1; }
+	@command -v go >/dev/null || { echo "error: Go >= $(GO_MIN) is needed to build FerretDB and MinIO" >&2; exit 1; }
 	@v="$$(go env GOVERSION | sed 's/^go//')"; \
 	if [ "$$(printf '%s\n' "$(GO_MIN)" "$$v" | sort -V | head -1)" != "$(GO_MIN)" ]; then \
 	  echo "error: Go $$v is too old; FerretDB and MinIO need Go >= $(GO_MIN)" >&2; exit 1; fi

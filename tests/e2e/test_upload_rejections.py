@@ -96,3 +96,18 @@ async def test_unknown_call_ids_are_404(api: httpx.AsyncClient, services: Runnin
         response = await api.get(path, headers={"X-API-Key": services.api_key})
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_unknown_routes_and_bad_parameters_use_the_error_shape(
+    api: httpx.AsyncClient, services: RunningServices
+) -> None:
+    response = await api.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    response = await api.get(
+        "/api/v1/calls/some-id/transcript?version=latest",
+        headers={"X-API-Key": services.api_key},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert "version" in response.json()["error"]["message"]
