@@ -13,10 +13,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
+from callscope_common.versioned import VersionedCollection, VersionTakenError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from callscope_analysis.domain.model import (
     Analysis,
@@ -46,22 +44,15 @@ class MongoAnalysisStore:
     """Analysis versions in the `analyses` collection."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
-        self._collection: AsyncCollection[Document] = database[COLLECTION]
+        self._versions = VersionedCollection(database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         """Creates the unique indexes the idempotent writes rely on."""
-        await self._collection.create_index(
-            [("call_id", ASCENDING), ("version", ASCENDING)],
-            unique=True,
-            name="call_id_version_unique",
-        )
-        await self._collection.create_index(
-            [("source_event_id", ASCENDING)], unique=True, name="source_event_id_unique"
-        )
+        await self._versions.ensure_indexes()
 
     async def find_by_source_event(self, source_event_id: str) -> Analysis | None:
         """The analysis an event already produced, if any."""
-        document = await self._collection.find_one({"source_event_id": source_event_id})
+        document = await self._versions.find_by_source_event(source_event_id)
         return analysis_from_document(document) if document is not None else None
 
     async def add(self, analysis: NewAnalysis) -> tuple[Analysis, bool]:
@@ -70,16 +61,11 @@ class MongoAnalysisStore:
             existing = await self.find_by_source_event(analysis.source_event_id)
             if existing is not None:
                 return existing, False
-            latest = await self._collection.find_one(
-                {"call_id": analysis.call_id},
-                projection={"version": 1},
-                sort=[("version", DESCENDING)],
-            )
-            version = (int(latest["version"]) if latest is not None else 0) + 1
+            version = await self._versions.latest_version(analysis.call_id) + 1
             document = analysis_to_document(analysis, uuid.uuid4().hex, version)
             try:
-                await self._collection.insert_one(document)
-            except DuplicateKeyError:
+                await self._versions.insert(document)
+            except VersionTakenError:
                 continue
             return analysis_from_document(document), True
         raise VersionConflictError(
@@ -89,16 +75,12 @@ class MongoAnalysisStore:
 
     async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
         """An analysis version of a call in this organisation (0 = the latest)."""
-        query: Document = {"org_id": org_id, "call_id": call_id}
-        if version:
-            query["version"] = version
-        document = await self._collection.find_one(query, sort=[("version", DESCENDING)])
+        document = await self._versions.get(org_id, call_id, version)
         return analysis_from_document(document) if document is not None else None
 
     async def delete_call(self, org_id: str, call_id: str) -> int:
         """Removes every version of a call's analyses."""
-        result = await self._collection.delete_many({"org_id": org_id, "call_id": call_id})
-        return result.deleted_count
+        return await self._versions.delete_call(org_id, call_id)
 
 
 def analysis_to_document(analysis: NewAnalysis, analysis_id: str, version: int) -> Document:

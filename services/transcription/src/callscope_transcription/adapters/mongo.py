@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from callscope_common.versioned import VersionedCollection, VersionTakenError
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from callscope_transcription.domain.errors import TranscriptConflictError
 from callscope_transcription.domain.model import Segment, Speaker, Transcript, Word
-from callscope_transcription.domain.versions import LATEST_VERSION
 
 COLLECTION = "transcripts"
 
@@ -22,51 +20,36 @@ class MongoTranscriptStore:
     """Stores transcripts; unique indexes make a version and a source event each count once."""
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._collection = collection
+        self._versions = VersionedCollection(collection)
 
     async def ensure_indexes(self) -> None:
         """Creates the unique indexes the idempotency and version rules rely on."""
-        await self._collection.create_index(
-            [("call_id", ASCENDING), ("version", ASCENDING)],
-            unique=True,
-            name="call_id_version_unique",
-        )
-        await self._collection.create_index(
-            [("source_event_id", ASCENDING)], unique=True, name="source_event_id_unique"
-        )
+        await self._versions.ensure_indexes()
 
     async def find_by_source_event(self, event_id: str) -> Transcript | None:
         """The transcript an event already produced, if any."""
-        document = await self._collection.find_one({"source_event_id": event_id})
+        document = await self._versions.find_by_source_event(event_id)
         return _from_document(document) if document else None
 
     async def latest_version(self, call_id: str) -> int:
         """The highest stored version of the call's transcript; 0 when there is none."""
-        document = await self._collection.find_one(
-            {"call_id": call_id}, projection={"version": 1}, sort=[("version", DESCENDING)]
-        )
-        return int(document["version"]) if document else 0
+        return await self._versions.latest_version(call_id)
 
     async def add(self, transcript: Transcript) -> None:
         """Stores a new version; TranscriptConflictError if its version or event is taken."""
         try:
-            await self._collection.insert_one(_to_document(transcript))
-        except DuplicateKeyError as error:
+            await self._versions.insert(_to_document(transcript))
+        except VersionTakenError as error:
             raise TranscriptConflictError(str(error)) from error
 
     async def get(self, org_id: str, call_id: str, version: int) -> Transcript | None:
         """A version (0 = the latest) of a call's transcript; other organisations see nothing."""
-        query: Document = {"call_id": call_id, "org_id": org_id}
-        if version == LATEST_VERSION:
-            document = await self._collection.find_one(query, sort=[("version", DESCENDING)])
-        else:
-            document = await self._collection.find_one({**query, "version": version})
+        document = await self._versions.get(org_id, call_id, version)
         return _from_document(document) if document else None
 
     async def delete_call(self, org_id: str, call_id: str) -> int:
         """Deletes every version of a call's transcript; returns how many there were."""
-        result = await self._collection.delete_many({"call_id": call_id, "org_id": org_id})
-        return int(result.deleted_count)
+        return await self._versions.delete_call(org_id, call_id)
 
 
 def _to_document(transcript: Transcript) -> Document:
