@@ -43,20 +43,16 @@ class AnalysisService:
 
     async def handle_call_transcribed(self, event: events_pb2.CallTranscribed) -> None:
         """Analyses a new transcript version."""
-        await handlers.handle_call_transcribed(
-            event,
-            transcripts=self.transcripts,
-            directory=self.directory,
-            store=self.store,
-            publisher=self.publisher,
-            evaluator=self.evaluator,
-            clock=self.clock,
-        )
+        await self._analyse(event.header, event.transcript_version)
 
     async def handle_analysis_requested(self, event: events_pb2.AnalysisRequested) -> None:
-        """Re-runs the analysis of a call as a new version."""
-        await handlers.handle_analysis_requested(
-            event,
+        """Re-runs the analysis of a call as a new version (transcript version 0 = the latest)."""
+        await self._analyse(event.header, event.transcript_version)
+
+    async def _analyse(self, header: events_pb2.EventHeader, transcript_version: int) -> None:
+        await handlers.analyse_call(
+            header=header,
+            transcript_version=transcript_version,
             transcripts=self.transcripts,
             directory=self.directory,
             store=self.store,

@@ -37,52 +37,6 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def handle_call_transcribed(
-    event: events_pb2.CallTranscribed,
-    *,
-    transcripts: TranscriptSource,
-    directory: CampaignDirectory,
-    store: AnalysisStore,
-    publisher: Publisher,
-    evaluator: CheckEvaluator,
-    clock: Clock = utc_now,
-) -> None:
-    """A new transcript version is ready: analyse it."""
-    await analyse_call(
-        header=event.header,
-        transcript_version=event.transcript_version,
-        transcripts=transcripts,
-        directory=directory,
-        store=store,
-        publisher=publisher,
-        evaluator=evaluator,
-        clock=clock,
-    )
-
-
-async def handle_analysis_requested(
-    event: events_pb2.AnalysisRequested,
-    *,
-    transcripts: TranscriptSource,
-    directory: CampaignDirectory,
-    store: AnalysisStore,
-    publisher: Publisher,
-    evaluator: CheckEvaluator,
-    clock: Clock = utc_now,
-) -> None:
-    """A user asked to re-run the analysis (transcript version 0 = the latest): a new version."""
-    await analyse_call(
-        header=event.header,
-        transcript_version=event.transcript_version,
-        transcripts=transcripts,
-        directory=directory,
-        store=store,
-        publisher=publisher,
-        evaluator=evaluator,
-        clock=clock,
-    )
-
-
 async def analyse_call(
     *,
     header: events_pb2.EventHeader,
