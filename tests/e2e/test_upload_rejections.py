@@ -111,3 +111,7 @@ async def test_unknown_routes_and_bad_parameters_use_the_error_shape(
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
     assert "version" in response.json()["error"]["message"]
+    response = await api.get(
+        "/api/v1/calls/some-id/analysis?version=-1", headers={"X-API-Key": services.api_key}
+    )
+    assert response.status_code == 422

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.domain.api_keys import generate_api_key
 
 from tests.support.scripts import COMPLIANT, NO_GREETING, NO_VERIFICATION, LabelledScript
 from tests.support.services import RunningServices
@@ -107,3 +109,23 @@ async def test_each_stage_wrote_exactly_one_version(
     keys = await stores.object_keys()
     for call in uploaded.values():
         assert sum(call["id"] in key for key in keys) == 1
+
+
+async def test_another_organisations_key_cannot_see_the_call(
+    api: httpx.AsyncClient,
+    services: RunningServices,
+    stores: StoreInspector,
+    uploaded: dict[str, dict[str, Any]],
+) -> None:
+    directory = MongoDirectory(stores.mongo[services.database])
+    org_id = await directory.create_org("Other Organisation", f"other-{services.database}")
+    campaign_id = await directory.create_campaign(org_id, "Other", 70.0, ())
+    key = generate_api_key()
+    await directory.store_api_key(org_id, campaign_id, key)
+    call_id = uploaded["compliant"]["id"]
+    for suffix in ("", "/transcript", "/analysis"):
+        response = await api.get(f"/api/v1/calls/{call_id}{suffix}", headers={"X-API-Key": key.raw})
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "not_found"
+    own = await api.get(f"/api/v1/calls/{call_id}", headers={"X-API-Key": services.api_key})
+    assert own.status_code == 200

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import grpc
 from callscope.v1 import common_pb2
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -78,6 +78,9 @@ async def _api_key_scope(
 
 Scope = Annotated[ApiKeyScope, Depends(_api_key_scope)]
 
+# A stored version number; 0 asks for the latest.
+Version = Annotated[int, Query(ge=0)]
+
 router = APIRouter(prefix="/api/v1")
 
 
@@ -107,7 +110,7 @@ async def get_call(call_id: str, scope: Scope, context: Context) -> dict[str, An
 
 @router.get("/calls/{call_id}/transcript")
 async def get_transcript(
-    call_id: str, scope: Scope, context: Context, version: int = 0
+    call_id: str, scope: Scope, context: Context, version: Version = 0
 ) -> dict[str, Any]:
     """A transcript version (the latest by default)."""
     await _scoped_call(call_id, scope, context)
@@ -120,7 +123,7 @@ async def get_transcript(
 
 @router.get("/calls/{call_id}/analysis")
 async def get_analysis(
-    call_id: str, scope: Scope, context: Context, version: int = 0
+    call_id: str, scope: Scope, context: Context, version: Version = 0
 ) -> dict[str, Any]:
     """An analysis version (the latest by default)."""
     await _scoped_call(call_id, scope, context)
@@ -149,6 +152,8 @@ def _from_rpc(error: grpc.aio.AioRpcError, not_found: str = "not found") -> Gate
     rejection = dict(error.trailing_metadata() or ()).get(REJECTION_CODE_KEY)
     if isinstance(rejection, str) and rejection in _HTTP_STATUS:
         return GatewayError(rejection, error.details() or rejection)
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return GatewayError("invalid_request", error.details() or "invalid request")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return GatewayError("service_unavailable", "a service is unavailable; try again shortly")
     raise error
