@@ -14,6 +14,7 @@ from tests.support.services import RunningServices, start_services
 
 ROOT = Path(__file__).resolve().parent.parent
 _TIERS = ("unit", "integration", "e2e")
+E2E_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,7 +42,15 @@ async def services(infra: Infra, run_id: str) -> AsyncIterator[RunningServices]:
     """All five services as processes against the real servers, started once per session."""
     data_dir = Path(os.environ.get("CALLSCOPE_DATA_DIR", ROOT / ".local" / "data" / "test"))
     log_dir = data_dir / "logs" / run_id
-    running = await start_services(infra, log_dir, run_id)
+    spool = log_dir / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    settings = {
+        # A small size limit lets a test prove the cut-off without a 500 MB file.
+        "INGEST_MAX_UPLOAD_BYTES": str(E2E_MAX_UPLOAD_BYTES),
+        # A spool folder of our own, so tests can see that nothing is left in it.
+        "INGEST_SPOOL_DIR": str(spool),
+    }
+    running = await start_services(infra, log_dir, run_id, settings)
     try:
         yield running
     finally:

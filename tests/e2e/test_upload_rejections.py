@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 
-from tests.support.audio import convert, render_silence
+from tests.conftest import E2E_MAX_UPLOAD_BYTES
+from tests.support.audio import convert, render_noise, render_silence
+from tests.support.polling import wait_for
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
 
@@ -115,3 +118,58 @@ async def test_unknown_routes_and_bad_parameters_use_the_error_shape(
         "/api/v1/calls/some-id/analysis?version=-1", headers={"X-API-Key": services.api_key}
     )
     assert response.status_code == 422
+
+
+async def test_oversized_upload_is_cut_off_with_413_and_leaves_nothing(
+    api: httpx.AsyncClient, services: RunningServices, stores: StoreInspector, tmp_path: Path
+) -> None:
+    # Two minutes of stereo noise is ~7.7 MB of WAV; four are over the 8 MiB e2e limit.
+    big = render_noise(tmp_path / "big.wav", 240.0, channels=2)
+    assert big.stat().st_size > E2E_MAX_UPLOAD_BYTES
+    before = await snapshot(stores)
+    response = await upload(api, services.api_key, big, "big.wav")
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert await snapshot(stores) == before
+    assert list((services.log_dir / "spool").iterdir()) == []
+
+
+async def test_client_that_disconnects_mid_upload_leaves_nothing(
+    services: RunningServices, stores: StoreInspector, tmp_path: Path
+) -> None:
+    audio = render_noise(tmp_path / "call.wav", 60.0, channels=2)
+    payload = audio.read_bytes()
+    boundary = "cutoff-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="call.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    length = len(head) + len(payload) + len(f"\r\n--{boundary}--\r\n")
+    before = await snapshot(stores)
+    reader, writer = await asyncio.open_connection("127.0.0.1", services.http_port)
+    writer.write(
+        (
+            "POST /api/v1/calls/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"X-API-Key: {services.api_key}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {length}\r\n\r\n"
+        ).encode()
+        + head
+        + payload[: len(payload) // 2]
+    )
+    await writer.drain()
+    spool = services.log_dir / "spool"
+    await wait_for(
+        lambda: asyncio.sleep(0, any(spool.iterdir())),
+        timeout_s=30,
+        describe="ingest to start receiving the upload",
+    )
+    writer.close()  # the client goes away halfway through the file
+    await writer.wait_closed()
+    await wait_for(
+        lambda: asyncio.sleep(0, not any(spool.iterdir())),
+        timeout_s=30,
+        describe="ingest to discard the partial upload",
+    )
+    assert await snapshot(stores) == before
+    del reader

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -129,3 +130,15 @@ async def test_another_organisations_key_cannot_see_the_call(
         assert response.json()["error"]["code"] == "not_found"
     own = await api.get(f"/api/v1/calls/{call_id}", headers={"X-API-Key": services.api_key})
     assert own.status_code == 200
+
+
+def test_every_stage_logs_structured_lines_carrying_the_call_id(
+    services: RunningServices, uploaded: dict[str, dict[str, Any]]
+) -> None:
+    call_id = uploaded["compliant"]["id"]
+    for service in ("ingest", "transcription", "analysis"):
+        lines = (services.log_dir / f"{service}.log").read_text().splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        mine = [record for record in records if record.get("call_id") == call_id]
+        assert mine, f"{service} logged nothing about call {call_id}"
+        assert all(record["service"] == service and record["level"] for record in mine)

@@ -40,6 +40,7 @@ class RunningServices:
     log_dir: Path
     database: str
     bucket: str
+    extra_env: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -90,6 +91,7 @@ def _environment(infra: Infra, running: RunningServices, service: str) -> dict[s
         f"{prefix}_CONSUMER_GROUP": f"{service}-{running.database}",
         "LOG_LEVEL": "INFO",
     }
+    own.update({k: v for k, v in running.extra_env.items() if k.startswith(prefix + "_")})
     if service == "gateway":
         own["GATEWAY_HTTP_PORT"] = str(running.http_port)
         own["GATEWAY_DEMO_CREDENTIALS_FILE"] = str(running.log_dir / "demo-credentials.json")
@@ -120,10 +122,16 @@ async def _http_serving(url: str) -> bool:
         return False
 
 
-async def start_services(infra: Infra, log_dir: Path, run_id: str) -> RunningServices:
-    """Starts every service and returns once each reports healthy (or raises with its log)."""
+async def start_services(
+    infra: Infra, log_dir: Path, run_id: str, extra_env: dict[str, str] | None = None
+) -> RunningServices:
+    """Starts every service and returns once each reports healthy (or raises with its log).
+
+    extra_env holds service settings (`INGEST_...`, `GATEWAY_...`) for this run.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     running = RunningServices(
+        extra_env=dict(extra_env or {}),
         http_port=free_port(),
         grpc_ports={service: free_port() for service in SERVICES},
         log_dir=log_dir,

@@ -7,7 +7,7 @@ import logging
 
 from callscope_common.logging import configure_logging
 
-from callscope_transcription.bootstrap import SERVICE_NAME, serve
+from callscope_transcription.bootstrap import serve
 from callscope_transcription.domain.errors import ModelIntegrityError
 from callscope_transcription.settings import TranscriptionSettings
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 def main() -> None:
     """Builds settings from the environment, configures logging and serves until SIGTERM."""
     settings = TranscriptionSettings()  # type: ignore[call-arg]  # values come from the env
-    configure_logging(SERVICE_NAME, settings.log_level)
+    configure_logging("transcription", settings.log_level)
     try:
         asyncio.run(serve(settings))
     except ModelIntegrityError as error:
