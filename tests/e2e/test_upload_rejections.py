@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import E2E_MAX_UPLOAD_BYTES
 from tests.support.audio import convert, render_noise, render_silence
@@ -120,16 +124,52 @@ async def test_unknown_routes_and_bad_parameters_use_the_error_shape(
     assert response.status_code == 422
 
 
+def curl_status(services: RunningServices, path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    """Uploads with curl (which stops sending when the server answers early)."""
+    output = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{services.gateway_url}/api/v1/calls/upload",
+            "-H",
+            f"X-API-Key: {services.api_key}",
+            *extra,
+            "-F",
+            f"file=@{path}",
+            "-w",
+            "\n%{http_code}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    body, status = output.rsplit("\n", 1)
+    return int(status), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "transfer",
+    [
+        pytest.param((), id="declared-size-refused-before-the-file"),
+        pytest.param(("-H", "Transfer-Encoding: chunked"), id="streamed-size-cut-off-mid-file"),
+    ],
+)
 async def test_oversized_upload_is_cut_off_with_413_and_leaves_nothing(
-    api: httpx.AsyncClient, services: RunningServices, stores: StoreInspector, tmp_path: Path
+    services: RunningServices,
+    stores: StoreInspector,
+    tmp_path: Path,
+    transfer: tuple[str, ...],
 ) -> None:
-    # Two minutes of stereo noise is ~7.7 MB of WAV; four are over the 8 MiB e2e limit.
+    # Four minutes of stereo noise is ~15 MB of WAV, over the 8 MiB limit of the e2e run.
     big = render_noise(tmp_path / "big.wav", 240.0, channels=2)
     assert big.stat().st_size > E2E_MAX_UPLOAD_BYTES
     before = await snapshot(stores)
-    response = await upload(api, services.api_key, big, "big.wav")
-    assert response.status_code == 413, response.text
-    assert response.json()["error"]["code"] == "file_too_large"
+    status, body = curl_status(services, big, *transfer)
+    assert status == 413, body
+    assert body["error"]["code"] == "file_too_large"
+    assert "8 MB limit" in body["error"]["message"]
     assert await snapshot(stores) == before
     assert list((services.log_dir / "spool").iterdir()) == []
 

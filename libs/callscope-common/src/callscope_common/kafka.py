@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Generic
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from google.protobuf import message as protobuf_message
 
 from callscope_common.events import (
@@ -45,6 +47,27 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=True,
     )
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Sequence[str], partitions: int = 3) -> None:
+    """Creates the topics that do not exist yet (each with its DLQ); existing ones are kept.
+
+    In production Strimzi's KafkaTopic resources own partitions and retention;
+    this only spares a fresh local broker a round of "unknown topic" retries.
+    """
+    wanted = {name for topic in topics for name in (topic, topic + DLQ_SUFFIX)}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        missing = wanted - set(await admin.list_topics())
+        if missing:
+            await admin.create_topics(
+                [NewTopic(name, partitions, replication_factor=1) for name in sorted(missing)]
+            )
+    except TopicAlreadyExistsError:
+        pass  # another service created it meanwhile
+    finally:
+        await admin.close()
 
 
 class EventPublisher:
@@ -104,6 +127,7 @@ class EventConsumer:
         poll_while_busy_s: float = 1.0,
     ) -> None:
         self._by_topic = {subscription.topic: subscription for subscription in subscriptions}
+        self._bootstrap_servers = bootstrap_servers
         self._producer = producer
         self._retry = retry or RetryPolicy()
         self._poll_while_busy_s = poll_while_busy_s
@@ -120,6 +144,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consumes until cancelled; commits each record after it was handled or dead-lettered."""
+        await ensure_topics(self._bootstrap_servers, list(self._by_topic))
         await self._consumer.start()
         try:
             while True:

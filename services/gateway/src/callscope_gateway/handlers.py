@@ -8,7 +8,6 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -95,18 +94,18 @@ async def ensure_demo(directory: MongoDirectory, credentials_file: Path) -> Demo
     return credentials
 
 
-@dataclass
-class _StreamFailure:
-    error: GatewayError | None = None
-
-
 async def upload_call(
     scope: ApiKeyScope,
     form: AsyncIterator[FormEvent],
     peers: PeerClients,
     source: common_pb2.UploadSource.ValueType,
-) -> ingest_pb2.UploadCallResponse:
-    """Streams the form's `file` part to ingest with the metadata fields around it."""
+    declared_size: int = 0,
+) -> ingest_pb2.UploadAccepted:
+    """Streams the form's `file` part to ingest with the metadata fields around it.
+
+    declared_size is the request's announced body size (0 if unknown), which lets
+    ingest refuse an oversized file before the gateway reads it.
+    """
     events = aiter(form)
     leading: dict[str, str] = {}
     started: FileStarted | None = None
@@ -122,55 +121,52 @@ async def upload_call(
         raise GatewayError(
             "missing_file", f"send the recording as the field 'file', not '{started.field_name}'"
         )
-    failure = _StreamFailure()
+    header = ingest_pb2.UploadHeader(
+        org_id=scope.org_id,
+        campaign_id=scope.campaign_id,
+        source=source,
+        file_name=started.file_name,
+        metadata=common_pb2.CallMetadata(**leading),
+        declared_size_bytes=declared_size,
+    )
 
-    async def requests() -> AsyncIterator[ingest_pb2.UploadCallRequest]:
-        yield ingest_pb2.UploadCallRequest(
-            header=ingest_pb2.UploadHeader(
-                org_id=scope.org_id,
-                campaign_id=scope.campaign_id,
-                source=source,
-                file_name=started.file_name,
-                metadata=common_pb2.CallMetadata(**leading),
-            )
-        )
-        try:
-            buffer = bytearray()
-            async for event in events:
-                if isinstance(event, FileBytes):
-                    buffer += event.data
-                    if len(buffer) >= UPLOAD_CHUNK_BYTES:
-                        yield ingest_pb2.UploadCallRequest(chunk=bytes(buffer))
-                        buffer.clear()
-                elif isinstance(event, FileEnded):
-                    break
-            if buffer:
-                yield ingest_pb2.UploadCallRequest(chunk=bytes(buffer))
-            trailing: dict[str, str] = {}
-            async for event in events:
-                if isinstance(event, FormField):
-                    _record_field(trailing, event, scope)
-                elif isinstance(event, FileStarted):
-                    raise GatewayError(
-                        "one_file_per_request", "send one file per request to this endpoint"
-                    )
-            if trailing:
-                yield ingest_pb2.UploadCallRequest(
-                    trailing_metadata=common_pb2.CallMetadata(**trailing)
+    async def rest_of_form() -> AsyncIterator[ingest_pb2.UploadCallRequest]:
+        buffer = bytearray()
+        async for event in events:
+            if isinstance(event, FileBytes):
+                buffer += event.data
+                if len(buffer) >= UPLOAD_CHUNK_BYTES:
+                    yield ingest_pb2.UploadCallRequest(chunk=bytes(buffer))
+                    buffer.clear()
+            elif isinstance(event, FileEnded):
+                break
+        if buffer:
+            yield ingest_pb2.UploadCallRequest(chunk=bytes(buffer))
+        trailing: dict[str, str] = {}
+        async for event in events:
+            if isinstance(event, FormField):
+                _record_field(trailing, event, scope)
+            elif isinstance(event, FileStarted):
+                raise GatewayError(
+                    "one_file_per_request", "send one file per request to this endpoint"
                 )
-        except GatewayError as error:
-            failure.error = error
-            raise
-        except MalformedMultipartError as error:
-            failure.error = GatewayError("malformed_form", str(error))
-            raise
+        if trailing:
+            yield ingest_pb2.UploadCallRequest(
+                trailing_metadata=common_pb2.CallMetadata(**trailing)
+            )
 
     try:
-        return await peers.upload_call(requests())
-    except grpc.aio.AioRpcError:
-        if failure.error is not None:
-            raise failure.error from None
+        return await peers.upload_call(header, rest_of_form())
+    except (GatewayError, grpc.aio.AioRpcError):
         raise
+    except MalformedMultipartError as error:
+        raise GatewayError("malformed_form", str(error)) from error
+    except Exception as error:
+        # Anything else broke the body off mid-file (the client went away); the
+        # call was cancelled and ingest discarded what it had received.
+        raise GatewayError(
+            "upload_interrupted", "the upload was interrupted before the file was complete"
+        ) from error
 
 
 def _record_field(fields: dict[str, str], field: FormField, scope: ApiKeyScope) -> None:

@@ -29,11 +29,16 @@ class UploadHeader(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     FILE_NAME_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    DECLARED_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     campaign_id: _builtins.str
     source: _common_pb2.UploadSource.ValueType
     file_name: _builtins.str
     """The client's file name, kept as data and never used as a path."""
+    declared_size_bytes: _builtins.int
+    """The size the client announced (e.g. HTTP Content-Length), 0 when unknown;
+    lets ingest refuse an oversized file before any of it is sent.
+    """
     @_builtins.property
     def metadata(self) -> _common_pb2.CallMetadata: ...
     def __init__(
@@ -44,10 +49,11 @@ class UploadHeader(_message.Message):
         source: _common_pb2.UploadSource.ValueType = ...,
         file_name: _builtins.str = ...,
         metadata: _common_pb2.CallMetadata | None = ...,
+        declared_size_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "file_name", b"file_name", "metadata", b"metadata", "org_id", b"org_id", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "declared_size_bytes", b"declared_size_bytes", "file_name", b"file_name", "metadata", b"metadata", "org_id", b"org_id", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -87,7 +93,73 @@ class UploadCallRequest(_message.Message):
 Global___UploadCallRequest: _TypeAlias = UploadCallRequest  # noqa: Y015
 
 @_typing.final
-class UploadCallResponse(_message.Message):
+class UploadCallReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    READY_FIELD_NUMBER: _builtins.int
+    STOP_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ready(self) -> Global___ReadyForFile:
+        """The header is acceptable: send the file."""
+
+    @_builtins.property
+    def stop(self) -> Global___StopSending:
+        """Stop sending and half-close; the call's status says why."""
+
+    @_builtins.property
+    def accepted(self) -> Global___UploadAccepted:
+        """The call exists: the upload is complete."""
+
+    def __init__(
+        self,
+        *,
+        ready: Global___ReadyForFile | None = ...,
+        stop: Global___StopSending | None = ...,
+        accepted: Global___UploadAccepted | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "ready", b"ready", "reply", b"reply", "stop", b"stop"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "ready", b"ready", "reply", b"reply", "stop", b"stop"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_reply: _TypeAlias = _typing.Literal["ready", "stop", "accepted"]  # noqa: Y015
+    _WhichOneofArgType_reply: _TypeAlias = _typing.Literal["reply", b"reply"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_reply) -> _WhichOneofReturnType_reply | None: ...
+
+Global___UploadCallReply: _TypeAlias = UploadCallReply  # noqa: Y015
+
+@_typing.final
+class ReadyForFile(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadyForFile: _TypeAlias = ReadyForFile  # noqa: Y015
+
+@_typing.final
+class StopSending(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StopSending: _TypeAlias = StopSending  # noqa: Y015
+
+@_typing.final
+class UploadAccepted(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CALL_ID_FIELD_NUMBER: _builtins.int
@@ -106,7 +178,7 @@ class UploadCallResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___UploadCallResponse: _TypeAlias = UploadCallResponse  # noqa: Y015
+Global___UploadAccepted: _TypeAlias = UploadAccepted  # noqa: Y015
 
 @_typing.final
 class GetCallRequest(_message.Message):

@@ -34,10 +34,10 @@ class IngestStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.UploadCall = channel.stream_unary(
+        self.UploadCall = channel.stream_stream(
                 '/callscope.v1.Ingest/UploadCall',
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.UploadCallRequest.SerializeToString,
-                response_deserializer=callscope_dot_v1_dot_ingest__pb2.UploadCallResponse.FromString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.UploadCallReply.FromString,
                 _registered_method=True)
         self.GetCall = channel.unary_unary(
                 '/callscope.v1.Ingest/GetCall',
@@ -50,7 +50,13 @@ class IngestServicer:
     """Missing associated documentation comment in .proto file."""
 
     def UploadCall(self, request_iterator, context):
-        """Streams one file: the first message is the header, then chunks of bytes.
+        """Streams one file. The client sends the header and waits for `ready` (or the
+        call's error status); then it sends chunks and, optionally, trailing metadata.
+        If ingest must refuse the file while it arrives (too large), it replies
+        `stop`: the client stops sending and half-closes, and the call then ends with
+        the error status. Ingest never ends the call while the client may still be
+        writing, so the client always sees the real reason. On success the last reply
+        is `accepted`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -65,10 +71,10 @@ class IngestServicer:
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'UploadCall': grpc.stream_unary_rpc_method_handler(
+            'UploadCall': grpc.stream_stream_rpc_method_handler(
                     servicer.UploadCall,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.UploadCallRequest.FromString,
-                    response_serializer=callscope_dot_v1_dot_ingest__pb2.UploadCallResponse.SerializeToString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.UploadCallReply.SerializeToString,
             ),
             'GetCall': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCall,
@@ -97,12 +103,12 @@ class Ingest:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_unary(
+        return grpc.experimental.stream_stream(
             request_iterator,
             target,
             '/callscope.v1.Ingest/UploadCall',
             callscope_dot_v1_dot_ingest__pb2.UploadCallRequest.SerializeToString,
-            callscope_dot_v1_dot_ingest__pb2.UploadCallResponse.FromString,
+            callscope_dot_v1_dot_ingest__pb2.UploadCallReply.FromString,
             options,
             channel_credentials,
             insecure,

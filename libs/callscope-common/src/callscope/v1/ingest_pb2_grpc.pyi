@@ -31,15 +31,29 @@ class IngestStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> IngestAsyncStub: ...
-    UploadCall: _grpc.StreamUnaryMultiCallable[_ingest_pb2.UploadCallRequest, _ingest_pb2.UploadCallResponse]
-    """Streams one file: the first message is the header, then chunks of bytes."""
+    UploadCall: _grpc.StreamStreamMultiCallable[_ingest_pb2.UploadCallRequest, _ingest_pb2.UploadCallReply]
+    """Streams one file. The client sends the header and waits for `ready` (or the
+    call's error status); then it sends chunks and, optionally, trailing metadata.
+    If ingest must refuse the file while it arrives (too large), it replies
+    `stop`: the client stops sending and half-closes, and the call then ends with
+    the error status. Ingest never ends the call while the client may still be
+    writing, so the client always sees the real reason. On success the last reply
+    is `accepted`.
+    """
     GetCall: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.GetCallRequest, _ingest_pb2.Call]
 
 @_typing.type_check_only
 class IngestAsyncStub(IngestStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
-    UploadCall: _aio.StreamUnaryMultiCallable[_ingest_pb2.UploadCallRequest, _ingest_pb2.UploadCallResponse]  # type: ignore[assignment]
-    """Streams one file: the first message is the header, then chunks of bytes."""
+    UploadCall: _aio.StreamStreamMultiCallable[_ingest_pb2.UploadCallRequest, _ingest_pb2.UploadCallReply]  # type: ignore[assignment]
+    """Streams one file. The client sends the header and waits for `ready` (or the
+    call's error status); then it sends chunks and, optionally, trailing metadata.
+    If ingest must refuse the file while it arrives (too large), it replies
+    `stop`: the client stops sending and half-closes, and the call then ends with
+    the error status. Ingest never ends the call while the client may still be
+    writing, so the client always sees the real reason. On success the last reply
+    is `accepted`.
+    """
     GetCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.GetCallRequest, _ingest_pb2.Call]  # type: ignore[assignment]
 
 class IngestServicer(metaclass=_abc_1.ABCMeta):
@@ -48,8 +62,15 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         self,
         request_iterator: _MaybeAsyncIterator[_ingest_pb2.UploadCallRequest],
         context: _ServicerContext,
-    ) -> _typing.Union[_ingest_pb2.UploadCallResponse, _abc.Awaitable[_ingest_pb2.UploadCallResponse]]:
-        """Streams one file: the first message is the header, then chunks of bytes."""
+    ) -> _typing.Union[_abc.Iterator[_ingest_pb2.UploadCallReply], _abc.AsyncIterator[_ingest_pb2.UploadCallReply]]:
+        """Streams one file. The client sends the header and waits for `ready` (or the
+        call's error status); then it sends chunks and, optionally, trailing metadata.
+        If ingest must refuse the file while it arrives (too large), it replies
+        `stop`: the client stops sending and half-closes, and the call then ends with
+        the error status. Ingest never ends the call while the client may still be
+        writing, so the client always sees the real reason. On success the last reply
+        is `accepted`.
+        """
 
     @_abc_1.abstractmethod
     def GetCall(

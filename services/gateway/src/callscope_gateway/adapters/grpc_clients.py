@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from callscope.v1 import (
@@ -19,6 +20,23 @@ LOOKUP_TIMEOUT_S = 10.0
 UPLOAD_TIMEOUT_S = 3600.0
 
 
+class UploadProtocolError(RuntimeError):
+    """Ingest answered an upload out of protocol."""
+
+
+def _kind(reply: object) -> str | None:
+    if not isinstance(reply, ingest_pb2.UploadCallReply):
+        return None
+    return reply.WhichOneof("reply")
+
+
+def _expect(reply: object, kind: str) -> ingest_pb2.UploadCallReply:
+    if _kind(reply) != kind:
+        raise UploadProtocolError(f"ingest replied {reply!r} where '{kind}' was expected")
+    assert isinstance(reply, ingest_pb2.UploadCallReply)
+    return reply
+
+
 class PeerClients:
     """Stubs for ingest, transcription and analysis over long-lived channels."""
 
@@ -31,13 +49,34 @@ class PeerClients:
         self._analyses = analyses_pb2_grpc.AnalysesStub(self._channels[2])
 
     async def upload_call(
-        self, requests: AsyncIterator[ingest_pb2.UploadCallRequest]
-    ) -> ingest_pb2.UploadCallResponse:
-        """Streams an upload to ingest."""
-        response: ingest_pb2.UploadCallResponse = await self._ingest.UploadCall(
-            requests, timeout=UPLOAD_TIMEOUT_S
-        )
-        return response
+        self,
+        header: ingest_pb2.UploadHeader,
+        body: AsyncIterator[ingest_pb2.UploadCallRequest],
+    ) -> ingest_pb2.UploadAccepted:
+        """Runs ingest's upload protocol (see proto): header, wait for ready, stream, result.
+
+        Ingest's refusals arrive as the call's AioRpcError, also when it refuses
+        mid-file: it asks us to stop first, so we never lose its status to a write
+        error. An exception from body cancels the call, and ingest keeps nothing.
+        """
+        call = self._ingest.UploadCall(timeout=UPLOAD_TIMEOUT_S)
+        try:
+            await call.write(ingest_pb2.UploadCallRequest(header=header))
+            _expect(await call.read(), "ready")
+            verdict = asyncio.create_task(call.read())
+            async for message in body:
+                if verdict.done():
+                    break  # ingest said stop (or failed): send nothing more
+                await call.write(message)
+            await call.done_writing()
+            reply = await verdict
+            if _kind(reply) == "stop":
+                reply = await call.read()  # raises the call's error status
+            accepted: ingest_pb2.UploadAccepted = _expect(reply, "accepted").accepted
+            return accepted
+        except BaseException:
+            call.cancel()
+            raise
 
     async def get_call(self, org_id: str, call_id: str) -> ingest_pb2.Call:
         """A call from ingest."""

@@ -35,6 +35,7 @@ _HTTP_STATUS = {
     "missing_file": 400,
     "malformed_form": 400,
     "one_file_per_request": 400,
+    "upload_interrupted": 400,
     "invalid_request": 400,
     "empty_file": 400,
     "file_too_large": 413,
@@ -91,7 +92,11 @@ async def upload_call(request: Request, scope: Scope, context: Context) -> dict[
         boundary = boundary_of(request.headers.get("content-type"))
         form = stream_form(request.stream(), boundary)
         response = await handlers.upload_call(
-            scope, form, context.peers, common_pb2.UploadSource.UPLOAD_SOURCE_API
+            scope,
+            form,
+            context.peers,
+            common_pb2.UploadSource.UPLOAD_SOURCE_API,
+            declared_size=_content_length(request),
         )
     except MalformedMultipartError as error:
         raise GatewayError("malformed_form", str(error)) from error
@@ -99,6 +104,11 @@ async def upload_call(request: Request, scope: Scope, context: Context) -> dict[
         raise _from_rpc(error) from error
     status = common_pb2.CallStatus.Name(response.status).removeprefix("CALL_STATUS_")
     return {"id": response.call_id, "call_id": response.call_id, "status": status}
+
+
+def _content_length(request: Request) -> int:
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isdigit() else 0
 
 
 @router.get("/calls/{call_id}")

@@ -58,6 +58,17 @@ def check_size(size_bytes: int, limits: AudioLimits) -> None:
         )
 
 
+# A declared size is the whole request body (multipart boundaries, other fields);
+# this much above the limit is still let through, and the bytes decide.
+DECLARED_SIZE_MARGIN = 64 * 1024
+
+
+def check_declared_size(declared_bytes: int, limits: AudioLimits) -> None:
+    """Refuses an upload whose announced size is clearly over the limit, before any bytes."""
+    if declared_bytes > limits.max_bytes + DECLARED_SIZE_MARGIN:
+        check_size(declared_bytes, limits)
+
+
 def accept_audio(probe: ProbeResult, size_bytes: int, limits: AudioLimits) -> AcceptedAudio:
     """Applies the format, stream, duration and channel rules to a probed file."""
     if size_bytes == 0:

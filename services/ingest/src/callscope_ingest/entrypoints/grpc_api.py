@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 import grpc
 from callscope.v1 import common_pb2, ingest_pb2, ingest_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from callscope_ingest import handlers
-from callscope_ingest.domain.audio_rules import AudioLimits
+from callscope_ingest.domain.audio_rules import AudioLimits, check_declared_size
 from callscope_ingest.domain.calls import Call, UploadSource
 from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
 from callscope_ingest.domain.metadata import CallMetadata
@@ -20,6 +21,9 @@ from callscope_ingest.domain.metadata import CallMetadata
 REJECTION_CODE_KEY = "rejection-code"
 
 _STATUS_FOR_CODE = {RejectionCode.FILE_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED}
+_UploadContext: TypeAlias = grpc.aio.ServicerContext[
+    ingest_pb2.UploadCallRequest, ingest_pb2.UploadCallReply
+]
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServicer):
@@ -35,21 +39,20 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
     async def UploadCall(  # noqa: N802 - gRPC method name
         self,
         request_iterator: AsyncIterator[ingest_pb2.UploadCallRequest],
-        context: grpc.aio.ServicerContext[
-            ingest_pb2.UploadCallRequest, ingest_pb2.UploadCallResponse
-        ],
-    ) -> ingest_pb2.UploadCallResponse:
-        """Spools the streamed file, then registers the call; rejections carry their code."""
+        context: _UploadContext,
+    ) -> AsyncIterator[ingest_pb2.UploadCallReply]:
+        """Header → ready → chunks → accepted; a refusal mid-file is `stop`, then the status."""
         messages = aiter(request_iterator)
-        first = await anext(messages, None)
         try:
-            if first is None or first.WhichOneof("part") != "header":
-                raise UploadRejectedError(
-                    RejectionCode.INVALID_REQUEST, "the upload must start with a header"
-                )
-            header = first.header
-            late_metadata: list[CallMetadata] = []
-            chunks = _file_chunks(messages, late_metadata)
+            header = await _header(messages)
+            check_declared_size(header.declared_size_bytes, self._limits)
+        except UploadRejectedError as rejection:
+            await _abort_rejected(context, rejection)
+        yield ingest_pb2.UploadCallReply(ready=ingest_pb2.ReadyForFile())
+        late_metadata: list[CallMetadata] = []
+        receiving = _Receiving()
+        try:
+            chunks = _file_chunks(messages, late_metadata, receiving)
             async with handlers.spooled_upload(chunks, self._spool_dir, self._limits) as spooled:
                 metadata = _metadata(header.metadata)
                 for later in late_metadata:
@@ -63,9 +66,17 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                 )
                 call = await handlers.register_call(command, spooled, self._limits, self._ports)
         except UploadRejectedError as rejection:
+            if not receiving.finished:
+                # The client is still sending: ask it to stop, let it half-close, then
+                # end the call, so that the client reads this status and not a write error.
+                yield ingest_pb2.UploadCallReply(stop=ingest_pb2.StopSending())
+                async for _ in messages:
+                    pass
             await _abort_rejected(context, rejection)
-        return ingest_pb2.UploadCallResponse(
-            call_id=call.id, status=common_pb2.CallStatus.CALL_STATUS_PENDING
+        yield ingest_pb2.UploadCallReply(
+            accepted=ingest_pb2.UploadAccepted(
+                call_id=call.id, status=common_pb2.CallStatus.CALL_STATUS_PENDING
+            )
         )
 
     async def GetCall(  # noqa: N802 - gRPC method name
@@ -81,8 +92,28 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         return call_to_proto(call)
 
 
+@dataclass
+class _Receiving:
+    """Whether the client has finished sending (half-closed its side)."""
+
+    finished: bool = False
+
+
+async def _header(
+    messages: AsyncIterator[ingest_pb2.UploadCallRequest],
+) -> ingest_pb2.UploadHeader:
+    first = await anext(messages, None)
+    if first is None or first.WhichOneof("part") != "header":
+        raise UploadRejectedError(
+            RejectionCode.INVALID_REQUEST, "the upload must start with a header"
+        )
+    return first.header
+
+
 async def _file_chunks(
-    messages: AsyncIterator[ingest_pb2.UploadCallRequest], late_metadata: list[CallMetadata]
+    messages: AsyncIterator[ingest_pb2.UploadCallRequest],
+    late_metadata: list[CallMetadata],
+    receiving: _Receiving,
 ) -> AsyncIterator[bytes]:
     async for message in messages:
         part = message.WhichOneof("part")
@@ -92,10 +123,11 @@ async def _file_chunks(
             late_metadata.append(_metadata(message.trailing_metadata))
         else:
             raise UploadRejectedError(RejectionCode.INVALID_REQUEST, "the header was sent twice")
+    receiving.finished = True
 
 
 async def _abort_rejected(
-    context: grpc.aio.ServicerContext[ingest_pb2.UploadCallRequest, ingest_pb2.UploadCallResponse],
+    context: _UploadContext,
     rejection: UploadRejectedError,
 ) -> NoReturn:
     context.set_trailing_metadata(((REJECTION_CODE_KEY, rejection.code.value),))
