@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -14,9 +16,9 @@ from callscope_common.kafka import EventPublisher, create_producer
 from callscope_common.mongo import Document
 from callscope_common.storage import S3ObjectStore
 from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
-from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.domain.audio_rules import AudioLimits
-from callscope_ingest.domain.calls import CallResult, UploadSource
+from callscope_ingest.domain.calls import Call, CallResult, UploadSource
 from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
@@ -24,7 +26,7 @@ from callscope_ingest.handlers import IngestPorts, RegisterCall, register_call, 
 from google.protobuf import message as protobuf_message
 from pymongo.asynchronous.database import AsyncDatabase
 
-from tests.support.audio import render_silence
+from tests.support.audio import render_noise, render_silence
 from tests.support.infra import Infra
 
 LIMITS = AudioLimits()
@@ -50,6 +52,13 @@ def calls(database: AsyncDatabase[Document]) -> MongoCallStore:
     return MongoCallStore(database)
 
 
+@pytest.fixture
+async def fingerprints(database: AsyncDatabase[Document]) -> MongoFingerprintStore:
+    store = MongoFingerprintStore(database)
+    await store.ensure_indexes()
+    return store
+
+
 async def chunks_of(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(size):
@@ -59,7 +68,7 @@ async def chunks_of(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:
 def command(org_id: str) -> RegisterCall:
     return RegisterCall(
         org_id=org_id,
-        campaign_id="campaign",
+        campaign_id=f"campaign-{org_id}",  # duplicate rules are per campaign
         source=UploadSource.API,
         file_name="../../etc/passwd.wav",
         metadata=CallMetadata(agent_code="JS001", call_type="outbound"),
@@ -77,6 +86,7 @@ async def test_registered_call_has_object_document_and_event(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
     publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
@@ -90,15 +100,16 @@ async def test_registered_call_has_object_document_and_event(
     await reader.start()
     try:
         await reader.getmany(timeout_ms=1000)  # joins the group at the current end
-        ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher)
+        ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             call = await register_call(command(org_id), spooled, LIMITS, ports)
         assert not spooled.path.exists()
         stored = await calls.get(org_id, call.id)
         assert stored is not None and stored.status is CallStatus.PENDING
+        assert stored.audio is not None
         assert stored.file_name == "../../etc/passwd.wav"
         assert stored.metadata.call_type == "OUTBOUND"
-        assert stored.audio.key == f"{org_id}/campaign/{call.id}/audio.wav"
+        assert stored.audio.key == f"{org_id}/campaign-{org_id}/{call.id}/audio.wav"
         assert await keys_under(object_store, org_id) == [stored.audio.key]
         events: list[events_pb2.CallUploaded] = []
         while not any(e.header.call_id == call.id for e in events):
@@ -116,11 +127,14 @@ async def test_registered_call_has_object_document_and_event(
 
 
 async def test_failed_publish_leaves_no_call_and_no_object(
-    calls: MongoCallStore, object_store: S3ObjectStore, tmp_path: Path
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    fingerprints: MongoFingerprintStore,
+    tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), BrokenPublisher())
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints)
     with pytest.raises(ConnectionError):
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             await register_call(command(org_id), spooled, LIMITS, ports)
@@ -141,11 +155,15 @@ async def test_oversized_upload_is_cut_off_and_leaves_no_file(tmp_path: Path) ->
 
 
 async def test_status_moves_only_forward_on_the_real_database(
-    calls: MongoCallStore, object_store: S3ObjectStore, publisher: EventPublisher, tmp_path: Path
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
+    tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
     async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
         call = await register_call(command(org_id), spooled, LIMITS, ports)
     now = dt.datetime.now(dt.UTC)
@@ -166,3 +184,75 @@ async def test_status_moves_only_forward_on_the_real_database(
         CallStatus.COMPLETED,
     ]
     assert await calls.get("another-org", call.id) is None
+
+
+async def test_simultaneous_identical_uploads_give_one_original_and_one_duplicate(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "same.wav", 12.0, seed=1)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+
+    async def upload() -> CallStatus:
+        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+            return (await register_call(command(org_id), spooled, LIMITS, ports)).status
+
+    first_round = await asyncio.gather(upload(), upload())
+    assert sorted(first_round) == [CallStatus.DUPLICATE, CallStatus.PENDING]
+    for _ in range(2):
+        assert list(await asyncio.gather(upload(), upload())) == [CallStatus.DUPLICATE] * 2
+    stored = [c async for c in calls._calls.find({"org_id": org_id})]
+    originals = [c for c in stored if c["status"] == "PENDING"]
+    duplicates = [c for c in stored if c["status"] == "DUPLICATE"]
+    assert len(originals) == 1 and len(duplicates) == 5
+    assert all(d["duplicate_of"] == originals[0]["_id"] for d in duplicates)
+    assert all(d["audio"] is None for d in duplicates)
+    assert await keys_under(object_store, org_id) == [originals[0]["audio"]["key"]]
+
+
+async def test_new_client_reference_makes_identical_audio_an_intentional_re_upload(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "again.wav", 12.0, seed=2)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+
+    async def upload(reference: str) -> Call:
+        metadata = CallMetadata(client_reference=reference)
+        request = dataclasses.replace(command(org_id), metadata=metadata)
+        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+            return await register_call(request, spooled, LIMITS, ports)
+
+    first = await upload("CRM-1")
+    second = await upload("CRM-2")
+    again = await upload("CRM-1")
+    assert (first.status, second.status) == (CallStatus.PENDING, CallStatus.PENDING)
+    assert again.status is CallStatus.DUPLICATE and again.duplicate_of == first.id
+    assert "client reference 'CRM-1'" in again.duplicate_reason
+
+
+async def test_a_failed_upload_releases_its_fingerprints(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "retry.wav", 12.0, seed=3)
+    broken = IngestPorts(calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints)
+    with pytest.raises(ConnectionError):
+        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+            await register_call(command(org_id), spooled, LIMITS, broken)
+    working = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+    async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+        retried = await register_call(command(org_id), spooled, LIMITS, working)
+    assert retried.status is CallStatus.PENDING

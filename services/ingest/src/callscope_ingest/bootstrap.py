@@ -14,7 +14,7 @@ from callscope_common.mongo import create_mongo_client, service_database
 from callscope_common.storage import open_object_store
 
 from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
-from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.entrypoints.grpc_api import IngestServicer
 from callscope_ingest.entrypoints.subscriptions import subscriptions
@@ -34,8 +34,11 @@ async def serve(settings: IngestSettings) -> None:
     async with contextlib.AsyncExitStack() as stack:
         mongo = create_mongo_client(settings, "ingest")
         stack.push_async_callback(mongo.close)
-        calls = MongoCallStore(service_database(mongo, settings))
+        database = service_database(mongo, settings)
+        calls = MongoCallStore(database)
         await calls.ensure_indexes()
+        fingerprints = MongoFingerprintStore(database)
+        await fingerprints.ensure_indexes()
         audio = await stack.enter_async_context(open_object_store(settings))
         await audio.ensure_bucket()
         producer = create_producer(settings.kafka_bootstrap_servers, "ingest")
@@ -46,6 +49,7 @@ async def serve(settings: IngestSettings) -> None:
             audio=audio,
             prober=FfprobeAudioProber(),
             publisher=EventPublisher(producer),
+            fingerprints=fingerprints,
         )
         server, health = create_server(settings.grpc_port)
         ingest_pb2_grpc.add_IngestServicer_to_server(

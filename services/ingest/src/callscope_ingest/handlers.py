@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -26,11 +27,23 @@ from callscope_ingest.domain.calls import (
     UploadSource,
     audio_key,
 )
+from callscope_ingest.domain.duplicates import (
+    Fingerprint,
+    counts_as_duplicate,
+    duplicate_reason,
+    fingerprints,
+)
 from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
 from callscope_ingest.domain.file_names import clean_file_name
 from callscope_ingest.domain.metadata import CallMetadata, normalise_metadata
 from callscope_ingest.domain.status import CallStatus
-from callscope_ingest.ports import AudioProber, AudioStore, CallStore, Publisher
+from callscope_ingest.ports import (
+    AudioProber,
+    AudioStore,
+    CallStore,
+    FingerprintStore,
+    Publisher,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +76,7 @@ class IngestPorts:
     audio: AudioStore
     prober: AudioProber
     publisher: Publisher
+    fingerprints: FingerprintStore
 
 
 @contextlib.asynccontextmanager
@@ -109,21 +123,21 @@ async def register_call(
     accepted = accept_audio(probe, spooled.size_bytes, limits)
     now = dt.datetime.now(dt.UTC)
     call_id = uuid.uuid4().hex
-    audio = StoredAudio(
-        bucket=ports.audio.bucket,
-        key=audio_key(command.org_id, command.campaign_id, call_id, accepted.extension),
-        size_bytes=spooled.size_bytes,
-        sha256=spooled.sha256,
-        content_type=accepted.content_type,
+    file_name = clean_file_name(command.file_name)
+    duplicate = await _claim_fingerprints(
+        fingerprints(command.campaign_id, file_name, metadata, spooled.sha256),
+        call_id,
+        metadata,
+        ports.fingerprints,
     )
     call = Call(
         id=call_id,
         org_id=command.org_id,
         campaign_id=command.campaign_id,
         source=command.source,
-        file_name=clean_file_name(command.file_name),
+        file_name=file_name,
         metadata=metadata,
-        audio=audio,
+        audio=None,
         duration_s=accepted.duration_s,
         channels=accepted.channels,
         status=CallStatus.PENDING,
@@ -131,22 +145,61 @@ async def register_call(
         updated_at=now,
         status_history=((CallStatus.PENDING, now),),
     )
+    if duplicate is not None:
+        original, reason = duplicate
+        call = dataclasses.replace(
+            call,
+            status=CallStatus.DUPLICATE,
+            duplicate_of=original,
+            duplicate_reason=reason,
+            status_history=((CallStatus.DUPLICATE, now),),
+        )
+        await ports.calls.insert(call)
+        logger.info("duplicate call recorded", extra={"call_id": call.id, "original": original})
+        return call
+    audio = StoredAudio(
+        bucket=ports.audio.bucket,
+        key=audio_key(command.org_id, command.campaign_id, call_id, accepted.extension),
+        size_bytes=spooled.size_bytes,
+        sha256=spooled.sha256,
+        content_type=accepted.content_type,
+    )
+    call = dataclasses.replace(call, audio=audio)
     stored_object = stored_document = False
     try:
         await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
         stored_object = True
         await ports.calls.insert(call)
         stored_document = True
-        await ports.publisher.publish(_call_uploaded(call))
+        await ports.publisher.publish(_call_uploaded(call, audio))
     except BaseException:
         # Undo in reverse order so no half-registered call survives.
         if stored_document:
             await ports.calls.delete(call.id)
         if stored_object:
             await ports.audio.delete(audio.key)
+        await ports.fingerprints.release(call.id)
         raise
     logger.info("call registered", extra={"call_id": call.id, "source": call.source})
     return call
+
+
+async def _claim_fingerprints(
+    candidates: tuple[Fingerprint, ...],
+    call_id: str,
+    metadata: CallMetadata,
+    store: FingerprintStore,
+) -> tuple[str, str] | None:
+    """Claims the call's fingerprints; (original id, reason) if one makes it a duplicate.
+
+    A duplicate keeps no fingerprint, so the original stays the one that matches.
+    """
+    for fingerprint in candidates:
+        holder = await store.claim(fingerprint, call_id)
+        if holder is not None and counts_as_duplicate(fingerprint.rule, metadata):
+            await store.release(call_id)
+            return holder, duplicate_reason(fingerprint, holder)
+    return None
 
 
 async def get_call(org_id: str, call_id: str, calls: CallStore) -> Call | None:
@@ -195,15 +248,15 @@ async def _move(
     logger.info("status event ignored: not a forward move", extra={"status": target.value})
 
 
-def _call_uploaded(call: Call) -> events_pb2.CallUploaded:
+def _call_uploaded(call: Call, audio: StoredAudio) -> events_pb2.CallUploaded:
     return events_pb2.CallUploaded(
         header=new_header(call.id, call.org_id, call.campaign_id),
         audio=common_pb2.ObjectRef(
-            bucket=call.audio.bucket,
-            key=call.audio.key,
-            size_bytes=call.audio.size_bytes,
-            sha256=call.audio.sha256,
-            content_type=call.audio.content_type,
+            bucket=audio.bucket,
+            key=audio.key,
+            size_bytes=audio.size_bytes,
+            sha256=audio.sha256,
+            content_type=audio.content_type,
         ),
         source=common_pb2.UploadSource.Value(f"UPLOAD_SOURCE_{call.source.value}"),
         file_name=call.file_name,

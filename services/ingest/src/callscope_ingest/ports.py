@@ -10,6 +10,7 @@ from google.protobuf import message as protobuf_message
 
 from callscope_ingest.domain.audio_rules import ProbeResult
 from callscope_ingest.domain.calls import Call, CallResult, Failure
+from callscope_ingest.domain.duplicates import Fingerprint
 from callscope_ingest.domain.status import CallStatus
 
 
@@ -38,6 +39,16 @@ class CallStore(Protocol):
 
     async def delete(self, call_id: str) -> None:
         """Removes a call."""
+
+
+class FingerprintStore(Protocol):
+    """Unique fingerprints of calls, claimed atomically (see domain/duplicates.py)."""
+
+    async def claim(self, fingerprint: Fingerprint, call_id: str) -> str | None:
+        """Claims the fingerprint for call_id; the id of the call holding it, if taken."""
+
+    async def release(self, call_id: str) -> None:
+        """Frees every fingerprint a call holds."""
 
 
 class AudioStore(Protocol):

@@ -164,17 +164,25 @@ class UploadAccepted(_message.Message):
 
     CALL_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    DUPLICATE_OF_FIELD_NUMBER: _builtins.int
+    DUPLICATE_REASON_FIELD_NUMBER: _builtins.int
     call_id: _builtins.str
     status: _common_pb2.CallStatus.ValueType
+    """PENDING, or DUPLICATE when the upload repeats an existing call."""
+    duplicate_of: _builtins.str
+    """For a DUPLICATE: the call it repeats, and which rule matched, in words."""
+    duplicate_reason: _builtins.str
     def __init__(
         self,
         *,
         call_id: _builtins.str = ...,
         status: _common_pb2.CallStatus.ValueType = ...,
+        duplicate_of: _builtins.str = ...,
+        duplicate_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -253,6 +261,8 @@ class Call(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    DUPLICATE_OF_FIELD_NUMBER: _builtins.int
+    DUPLICATE_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     campaign_id: _builtins.str
@@ -263,6 +273,9 @@ class Call(_message.Message):
     channels: _builtins.int
     failed_stage: _common_pb2.Stage.ValueType
     failure_reason: _builtins.str
+    duplicate_of: _builtins.str
+    """For a DUPLICATE: the call it repeats, and which rule matched, in words."""
+    duplicate_reason: _builtins.str
     @_builtins.property
     def metadata(self) -> _common_pb2.CallMetadata: ...
     @_builtins.property
@@ -293,10 +306,12 @@ class Call(_message.Message):
         failure_reason: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        duplicate_of: _builtins.str = ...,
+        duplicate_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "result", b"result", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "metadata", b"metadata", "org_id", b"org_id", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "metadata", b"metadata", "org_id", b"org_id", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

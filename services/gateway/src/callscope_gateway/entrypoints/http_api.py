@@ -85,8 +85,10 @@ Version = Annotated[int, Query(ge=0)]
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/calls/upload", status_code=201)
-async def upload_call(request: Request, scope: Scope, context: Context) -> dict[str, Any]:
+@router.post("/calls/upload", status_code=201, response_model=None)
+async def upload_call(
+    request: Request, scope: Scope, context: Context
+) -> dict[str, Any] | JSONResponse:
     """Streams one recording to ingest; answers with the new call's id and status."""
     try:
         boundary = boundary_of(request.headers.get("content-type"))
@@ -103,7 +105,17 @@ async def upload_call(request: Request, scope: Scope, context: Context) -> dict[
     except grpc.aio.AioRpcError as error:
         raise _from_rpc(error) from error
     status = common_pb2.CallStatus.Name(response.status).removeprefix("CALL_STATUS_")
-    return {"id": response.call_id, "call_id": response.call_id, "status": status}
+    created = {"id": response.call_id, "call_id": response.call_id, "status": status}
+    if response.status == common_pb2.CallStatus.CALL_STATUS_DUPLICATE:
+        # The duplicate is recorded (no transcription or analysis runs); 409 tells
+        # the client, with the original's id, as the product guide asks.
+        duplicate = {
+            "code": "duplicate",
+            "message": response.duplicate_reason,
+            "original_call_id": response.duplicate_of,
+        }
+        return JSONResponse({**created, "error": duplicate}, status_code=409)
+    return created
 
 
 def _content_length(request: Request) -> int:

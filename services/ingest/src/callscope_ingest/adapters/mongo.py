@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from callscope_ingest.domain.calls import (
     Call,
@@ -16,6 +17,7 @@ from callscope_ingest.domain.calls import (
     StoredAudio,
     UploadSource,
 )
+from callscope_ingest.domain.duplicates import Fingerprint
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus, statuses_allowing
 
@@ -80,7 +82,7 @@ def _to_document(call: Call) -> Document:
         "source": call.source.value,
         "file_name": call.file_name,
         "metadata": dataclasses.asdict(call.metadata),
-        "audio": dataclasses.asdict(call.audio),
+        "audio": dataclasses.asdict(call.audio) if call.audio else None,
         "duration_s": call.duration_s,
         "channels": call.channels,
         "status": call.status.value,
@@ -88,6 +90,8 @@ def _to_document(call: Call) -> Document:
         "updated_at": call.updated_at,
         "result": dataclasses.asdict(call.result) if call.result else None,
         "failure": dataclasses.asdict(call.failure) if call.failure else None,
+        "duplicate_of": call.duplicate_of,
+        "duplicate_reason": call.duplicate_reason,
         "status_history": [{"status": s.value, "at": at} for s, at in call.status_history],
     }
 
@@ -102,7 +106,7 @@ def _from_document(document: Document) -> Call:
         source=UploadSource(document["source"]),
         file_name=document["file_name"],
         metadata=CallMetadata(**document.get("metadata", {})),
-        audio=StoredAudio(**document["audio"]),
+        audio=StoredAudio(**document["audio"]) if document.get("audio") else None,
         duration_s=document["duration_s"],
         channels=document["channels"],
         status=CallStatus(document["status"]),
@@ -118,8 +122,48 @@ def _from_document(document: Document) -> Call:
         if result
         else None,
         failure=Failure(**failure) if failure else None,
+        duplicate_of=document.get("duplicate_of", ""),
+        duplicate_reason=document.get("duplicate_reason", ""),
         status_history=tuple(
             (CallStatus(entry["status"]), entry["at"])
             for entry in document.get("status_history", [])
         ),
     )
+
+
+class MongoFingerprintStore:
+    """Call fingerprints keyed by their value (collection `call_fingerprints`, ingest's own).
+
+    The document id is the fingerprint, so MongoDB's unique `_id` decides which of
+    two simultaneous uploads is the original.
+    """
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._fingerprints: AsyncCollection[Document] = database["call_fingerprints"]
+
+    async def ensure_indexes(self) -> None:
+        """Releasing a call's fingerprints looks them up by call id."""
+        await self._fingerprints.create_index("call_id")
+
+    async def claim(self, fingerprint: Fingerprint, call_id: str) -> str | None:
+        """Claims the fingerprint for call_id; the id of the call holding it, if taken."""
+        document = {
+            "_id": fingerprint.key,
+            "call_id": call_id,
+            "rule": fingerprint.rule.value,
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+        for _ in range(3):
+            try:
+                await self._fingerprints.insert_one(document)
+            except DuplicateKeyError:
+                holder = await self._fingerprints.find_one({"_id": fingerprint.key})
+                if holder is not None:
+                    return str(holder["call_id"])
+                continue  # released in between: try to claim it again
+            return None
+        raise RuntimeError(f"fingerprint {fingerprint.key!r} keeps changing hands")
+
+    async def release(self, call_id: str) -> None:
+        """Frees every fingerprint a call holds."""
+        await self._fingerprints.delete_many({"call_id": call_id})

@@ -59,7 +59,8 @@ class Call:
     source: UploadSource
     file_name: str
     metadata: CallMetadata
-    audio: StoredAudio
+    # None for a DUPLICATE: its audio is not kept, the original's is.
+    audio: StoredAudio | None
     duration_s: float
     channels: int
     status: CallStatus
@@ -67,6 +68,8 @@ class Call:
     updated_at: dt.datetime
     result: CallResult | None = None
     failure: Failure | None = None
+    duplicate_of: str = ""
+    duplicate_reason: str = ""
     status_history: tuple[tuple[CallStatus, dt.datetime], ...] = field(default=())
 
 

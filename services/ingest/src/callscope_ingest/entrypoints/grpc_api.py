@@ -16,6 +16,7 @@ from callscope_ingest.domain.audio_rules import AudioLimits, check_declared_size
 from callscope_ingest.domain.calls import Call, UploadSource
 from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
 from callscope_ingest.domain.metadata import CallMetadata
+from callscope_ingest.domain.status import CallStatus
 
 # The trailing-metadata key that carries a rejection's stable code to the gateway.
 REJECTION_CODE_KEY = "rejection-code"
@@ -75,7 +76,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             await _abort_rejected(context, rejection)
         yield ingest_pb2.UploadCallReply(
             accepted=ingest_pb2.UploadAccepted(
-                call_id=call.id, status=common_pb2.CallStatus.CALL_STATUS_PENDING
+                call_id=call.id,
+                status=_status(call.status),
+                duplicate_of=call.duplicate_of,
+                duplicate_reason=call.duplicate_reason,
             )
         )
 
@@ -155,6 +159,10 @@ def _source(value: common_pb2.UploadSource.ValueType) -> UploadSource:
     return UploadSource(name)
 
 
+def _status(status: CallStatus) -> common_pb2.CallStatus.ValueType:
+    return common_pb2.CallStatus.Value(f"CALL_STATUS_{status.value}")
+
+
 def _timestamp(value: object) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(value)  # type: ignore[arg-type]
@@ -167,15 +175,17 @@ def call_to_proto(call: Call) -> ingest_pb2.Call:
         id=call.id,
         org_id=call.org_id,
         campaign_id=call.campaign_id,
-        status=common_pb2.CallStatus.Value(f"CALL_STATUS_{call.status.value}"),
+        status=_status(call.status),
         source=common_pb2.UploadSource.Value(f"UPLOAD_SOURCE_{call.source.value}"),
         file_name=call.file_name,
         metadata=common_pb2.CallMetadata(**vars(call.metadata)),
-        audio=common_pb2.ObjectRef(**vars(call.audio)),
+        audio=common_pb2.ObjectRef(**vars(call.audio)) if call.audio else None,
         duration_seconds=call.duration_s,
         channels=call.channels,
         created_at=_timestamp(call.created_at),
         updated_at=_timestamp(call.updated_at),
+        duplicate_of=call.duplicate_of,
+        duplicate_reason=call.duplicate_reason,
     )
     if call.result is not None:
         message.result.CopyFrom(
