@@ -20,6 +20,8 @@ def test_metadata_is_trimmed_and_call_type_upper_cased() -> None:
         CallMetadata(call_type="SIDEWAYS"),
         CallMetadata(call_date="15/01/2026"),
         CallMetadata(call_date="2026-02-30"),
+        CallMetadata(call_date="20260115"),
+        CallMetadata(call_date="2026-W03-4"),
         CallMetadata(customer_id="x" * 300),
         CallMetadata(disposition="bad\x00value"),
     ],

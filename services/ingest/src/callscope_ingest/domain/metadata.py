@@ -51,10 +51,13 @@ def normalise_metadata(metadata: CallMetadata) -> CallMetadata:
         )
     if fields["call_date"]:
         try:
-            dt.date.fromisoformat(fields["call_date"])
+            parsed = dt.date.fromisoformat(fields["call_date"])
         except ValueError:
+            parsed = None
+        # fromisoformat also takes 20260115 and 2026-W03-4; only YYYY-MM-DD is the guide's.
+        if parsed is None or parsed.isoformat() != fields["call_date"]:
             raise UploadRejectedError(
                 RejectionCode.INVALID_METADATA,
                 f"call_date must be a date as YYYY-MM-DD, not '{fields['call_date']}'",
-            ) from None
+            )
     return CallMetadata(**fields)
