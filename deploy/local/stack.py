@@ -130,7 +130,7 @@ def services(profile: Profile) -> list[Service]:
         ),
         Service(
             "ingest",
-            {"INGEST_GRPC_PORT": "50052"},
+            {"INGEST_GRPC_PORT": "50052", "DIRECTORY_ADDR": f"{HOST}:50051"},
             (50052,),
         ),
         Service("transcription", {"TRANSCRIPTION_GRPC_PORT": "50053"}, (50053,)),

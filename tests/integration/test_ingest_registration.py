@@ -19,10 +19,21 @@ from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
 from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.calls import Call, CallResult, UploadSource
-from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
+from callscope_ingest.domain.errors import (
+    CallNotFoundError,
+    CallNotProcessableError,
+    RejectionCode,
+    UploadRejectedError,
+)
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
-from callscope_ingest.handlers import IngestPorts, RegisterCall, register_call, spooled_upload
+from callscope_ingest.handlers import (
+    IngestPorts,
+    RegisterCall,
+    process_call,
+    register_call,
+    spooled_upload,
+)
 from google.protobuf import message as protobuf_message
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -30,6 +41,20 @@ from tests.support.audio import render_noise, render_silence
 from tests.support.infra import Infra
 
 LIMITS = AudioLimits()
+
+
+class FixedCampaignSettings:
+    """The directory's answer about auto-processing, fixed (the gateway is not running here)."""
+
+    def __init__(self, auto_processing: bool) -> None:
+        self._auto_processing = auto_processing
+
+    async def auto_processing(self, org_id: str, campaign_id: str) -> bool:
+        return self._auto_processing
+
+
+AUTO = FixedCampaignSettings(auto_processing=True)
+HELD = FixedCampaignSettings(auto_processing=False)
 
 
 class BrokenPublisher:
@@ -100,7 +125,9 @@ async def test_registered_call_has_object_document_and_event(
     await reader.start()
     try:
         await reader.getmany(timeout_ms=1000)  # joins the group at the current end
-        ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+        ports = IngestPorts(
+            calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO
+        )
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             call = await register_call(command(org_id), spooled, LIMITS, ports)
         assert not spooled.path.exists()
@@ -134,7 +161,9 @@ async def test_failed_publish_leaves_no_call_and_no_object(
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints)
+    ports = IngestPorts(
+        calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints, AUTO
+    )
     with pytest.raises(ConnectionError):
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             await register_call(command(org_id), spooled, LIMITS, ports)
@@ -163,7 +192,7 @@ async def test_status_moves_only_forward_on_the_real_database(
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
     async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
         call = await register_call(command(org_id), spooled, LIMITS, ports)
     now = dt.datetime.now(dt.UTC)
@@ -195,7 +224,7 @@ async def test_simultaneous_identical_uploads_give_one_original_and_one_duplicat
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "same.wav", 12.0, seed=1)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
 
     async def upload() -> CallStatus:
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
@@ -223,7 +252,7 @@ async def test_new_client_reference_makes_identical_audio_an_intentional_re_uplo
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "again.wav", 12.0, seed=2)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
 
     async def upload(reference: str) -> Call:
         metadata = CallMetadata(client_reference=reference)
@@ -248,11 +277,56 @@ async def test_a_failed_upload_releases_its_fingerprints(
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "retry.wav", 12.0, seed=3)
-    broken = IngestPorts(calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints)
+    broken = IngestPorts(
+        calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints, AUTO
+    )
     with pytest.raises(ConnectionError):
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             await register_call(command(org_id), spooled, LIMITS, broken)
-    working = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints)
+    working = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
     async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
         retried = await register_call(command(org_id), spooled, LIMITS, working)
     assert retried.status is CallStatus.PENDING
+
+
+class RecordingPublisher:
+    """Publishes through the real producer and remembers what it sent."""
+
+    def __init__(self, publisher: EventPublisher) -> None:
+        self._publisher = publisher
+        self.sent: list[protobuf_message.Message] = []
+
+    async def publish(self, event: protobuf_message.Message) -> None:
+        await self._publisher.publish(event)
+        self.sent.append(event)
+
+
+async def test_a_held_call_waits_until_processed_and_is_queued_once(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "held.wav", 12.0, seed=4)
+    recorder = RecordingPublisher(publisher)
+    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), recorder, fingerprints, HELD)
+    async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
+        call = await register_call(command(org_id), spooled, LIMITS, ports)
+    held = await calls.get(org_id, call.id)
+    assert held is not None and held.status is CallStatus.PENDING and held.queued_at is None
+    assert recorder.sent == []
+
+    outcomes = await asyncio.gather(
+        process_call(org_id, call.id, ports),
+        process_call(org_id, call.id, ports),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, CallNotProcessableError) for o in outcomes) == 1
+    queued = next(o for o in outcomes if not isinstance(o, BaseException))
+    assert isinstance(queued, Call) and queued.queued_at is not None
+    assert [type(e).__name__ for e in recorder.sent] == ["CallUploaded"]
+    assert recorder.sent[0].header.call_id == call.id  # type: ignore[attr-defined]
+    with pytest.raises(CallNotFoundError):
+        await process_call("another-org", call.id, ports)

@@ -13,6 +13,7 @@ from callscope_common.lifecycle import run_until_shutdown
 from callscope_common.mongo import create_mongo_client, service_database
 from callscope_common.storage import open_object_store
 
+from callscope_ingest.adapters.directory import GrpcCampaignSettings
 from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
 from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.domain.audio_rules import AudioLimits
@@ -44,12 +45,15 @@ async def serve(settings: IngestSettings) -> None:
         producer = create_producer(settings.kafka_bootstrap_servers, "ingest")
         await producer.start()
         stack.push_async_callback(producer.stop)
+        campaigns = GrpcCampaignSettings(settings.directory_addr)
+        stack.push_async_callback(campaigns.close)
         ports = IngestPorts(
             calls=calls,
             audio=audio,
             prober=FfprobeAudioProber(),
             publisher=EventPublisher(producer),
             fingerprints=fingerprints,
+            campaigns=campaigns,
         )
         server, health = create_server(settings.grpc_port)
         ingest_pb2_grpc.add_IngestServicer_to_server(

@@ -33,7 +33,12 @@ from callscope_ingest.domain.duplicates import (
     duplicate_reason,
     fingerprints,
 )
-from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
+from callscope_ingest.domain.errors import (
+    CallNotFoundError,
+    CallNotProcessableError,
+    RejectionCode,
+    UploadRejectedError,
+)
 from callscope_ingest.domain.file_names import clean_file_name
 from callscope_ingest.domain.metadata import CallMetadata, normalise_metadata
 from callscope_ingest.domain.status import CallStatus
@@ -41,6 +46,7 @@ from callscope_ingest.ports import (
     AudioProber,
     AudioStore,
     CallStore,
+    CampaignSettings,
     FingerprintStore,
     Publisher,
 )
@@ -77,6 +83,7 @@ class IngestPorts:
     prober: AudioProber
     publisher: Publisher
     fingerprints: FingerprintStore
+    campaigns: CampaignSettings
 
 
 @contextlib.asynccontextmanager
@@ -164,14 +171,16 @@ async def register_call(
         sha256=spooled.sha256,
         content_type=accepted.content_type,
     )
-    call = dataclasses.replace(call, audio=audio)
+    auto_processing = await ports.campaigns.auto_processing(command.org_id, command.campaign_id)
+    call = dataclasses.replace(call, audio=audio, queued_at=now if auto_processing else None)
     stored_object = stored_document = False
     try:
         await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
         stored_object = True
         await ports.calls.insert(call)
         stored_document = True
-        await ports.publisher.publish(_call_uploaded(call, audio))
+        if auto_processing:
+            await ports.publisher.publish(_call_uploaded(call, audio))
     except BaseException:
         # Undo in reverse order so no half-registered call survives.
         if stored_document:
@@ -180,8 +189,33 @@ async def register_call(
             await ports.audio.delete(audio.key)
         await ports.fingerprints.release(call.id)
         raise
-    logger.info("call registered", extra={"call_id": call.id, "source": call.source})
+    logger.info(
+        "call registered",
+        extra={"call_id": call.id, "source": call.source, "queued": auto_processing},
+    )
     return call
+
+
+async def process_call(org_id: str, call_id: str, ports: IngestPorts) -> Call:
+    """Hands a held PENDING call to transcription (its campaign's auto-processing is off)."""
+    call = await ports.calls.get(org_id, call_id)
+    if call is None:
+        raise CallNotFoundError(call_id)
+    if call.audio is None or not await ports.calls.mark_queued(call.id, dt.datetime.now(dt.UTC)):
+        raise CallNotProcessableError(
+            f"the call is {call.status.value.lower()}"
+            + (" and already queued" if call.queued_at else "")
+            + "; only a pending call that is not queued yet can be processed"
+        )
+    try:
+        await ports.publisher.publish(_call_uploaded(call, call.audio))
+    except BaseException:
+        await ports.calls.unmark_queued(call.id)
+        raise
+    logger.info("held call queued", extra={"call_id": call.id})
+    refreshed = await ports.calls.get(org_id, call_id)
+    assert refreshed is not None
+    return refreshed
 
 
 async def _claim_fingerprints(

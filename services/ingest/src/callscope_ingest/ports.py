@@ -40,6 +40,12 @@ class CallStore(Protocol):
     async def delete(self, call_id: str) -> None:
         """Removes a call."""
 
+    async def mark_queued(self, call_id: str, at: dt.datetime) -> bool:
+        """Sets queued_at if the call is PENDING and not queued yet; False otherwise."""
+
+    async def unmark_queued(self, call_id: str) -> None:
+        """Clears queued_at again (the hand-over to transcription failed)."""
+
 
 class FingerprintStore(Protocol):
     """Unique fingerprints of calls, claimed atomically (see domain/duplicates.py)."""
@@ -49,6 +55,13 @@ class FingerprintStore(Protocol):
 
     async def release(self, call_id: str) -> None:
         """Frees every fingerprint a call holds."""
+
+
+class CampaignSettings(Protocol):
+    """What ingest needs to know of a campaign, from the gateway's directory."""
+
+    async def auto_processing(self, org_id: str, campaign_id: str) -> bool:
+        """Whether new calls go to transcription at once."""
 
 
 class AudioStore(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from callscope_common.settings import InfraSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -20,3 +21,4 @@ class IngestSettings(InfraSettings):
     max_upload_bytes: int = 500 * 1024 * 1024
     min_duration_s: float = 10.0
     max_duration_s: float = 3 * 60 * 60
+    directory_addr: str = Field(validation_alias="DIRECTORY_ADDR")

@@ -26,31 +26,33 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from callscope.v1 import common_pb2 as callscope_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61llscope/v1/ingest.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\"\xbd\x01\n\x0cUploadHeader\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12*\n\x06source\x18\x03 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12,\n\x08metadata\x18\x05 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x1b\n\x13\x64\x65\x63lared_size_bytes\x18\x06 \x01(\x03\"\x93\x01\n\x11UploadCallRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x37\n\x11trailing_metadata\x18\x03 \x01(\x0b\x32\x1a.callscope.v1.CallMetadataH\x00\x42\x06\n\x04part\"\xa4\x01\n\x0fUploadCallReply\x12+\n\x05ready\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.ReadyForFileH\x00\x12)\n\x04stop\x18\x02 \x01(\x0b\x32\x19.callscope.v1.StopSendingH\x00\x12\x30\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32\x1c.callscope.v1.UploadAcceptedH\x00\x42\x07\n\x05reply\"\x0e\n\x0cReadyForFile\"\r\n\x0bStopSending\"{\n\x0eUploadAccepted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12\x14\n\x0c\x64uplicate_of\x18\x03 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x04 \x01(\t\"1\n\x0eGetCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"x\n\nCallResult\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x02 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\x03 \x03(\t\x12\x18\n\x10\x61nalysis_version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\"\x9f\x04\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12*\n\x06source\x18\x05 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12,\n\x08metadata\x18\x07 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12&\n\x05\x61udio\x18\x08 \x01(\x0b\x32\x17.callscope.v1.ObjectRef\x12\x18\n\x10\x64uration_seconds\x18\t \x01(\x01\x12\x10\n\x08\x63hannels\x18\n \x01(\x05\x12(\n\x06result\x18\x0b \x01(\x0b\x32\x18.callscope.v1.CallResult\x12)\n\x0c\x66\x61iled_stage\x18\x0c \x01(\x0e\x32\x13.callscope.v1.Stage\x12\x16\n\x0e\x66\x61ilure_reason\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64uplicate_of\x18\x10 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x11 \x01(\t2\x97\x01\n\x06Ingest\x12P\n\nUploadCall\x12\x1f.callscope.v1.UploadCallRequest\x1a\x1d.callscope.v1.UploadCallReply(\x01\x30\x01\x12;\n\x07GetCall\x12\x1c.callscope.v1.GetCallRequest\x1a\x12.callscope.v1.Callb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61llscope/v1/ingest.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\"5\n\x12ProcessCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"\xbd\x01\n\x0cUploadHeader\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12*\n\x06source\x18\x03 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12,\n\x08metadata\x18\x05 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x1b\n\x13\x64\x65\x63lared_size_bytes\x18\x06 \x01(\x03\"\x93\x01\n\x11UploadCallRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x37\n\x11trailing_metadata\x18\x03 \x01(\x0b\x32\x1a.callscope.v1.CallMetadataH\x00\x42\x06\n\x04part\"\xa4\x01\n\x0fUploadCallReply\x12+\n\x05ready\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.ReadyForFileH\x00\x12)\n\x04stop\x18\x02 \x01(\x0b\x32\x19.callscope.v1.StopSendingH\x00\x12\x30\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32\x1c.callscope.v1.UploadAcceptedH\x00\x42\x07\n\x05reply\"\x0e\n\x0cReadyForFile\"\r\n\x0bStopSending\"{\n\x0eUploadAccepted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12\x14\n\x0c\x64uplicate_of\x18\x03 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x04 \x01(\t\"1\n\x0eGetCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"x\n\nCallResult\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x02 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\x03 \x03(\t\x12\x18\n\x10\x61nalysis_version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\"\xce\x04\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12*\n\x06source\x18\x05 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12,\n\x08metadata\x18\x07 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12&\n\x05\x61udio\x18\x08 \x01(\x0b\x32\x17.callscope.v1.ObjectRef\x12\x18\n\x10\x64uration_seconds\x18\t \x01(\x01\x12\x10\n\x08\x63hannels\x18\n \x01(\x05\x12(\n\x06result\x18\x0b \x01(\x0b\x32\x18.callscope.v1.CallResult\x12)\n\x0c\x66\x61iled_stage\x18\x0c \x01(\x0e\x32\x13.callscope.v1.Stage\x12\x16\n\x0e\x66\x61ilure_reason\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64uplicate_of\x18\x10 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x11 \x01(\t\x12-\n\tqueued_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xdc\x01\n\x06Ingest\x12P\n\nUploadCall\x12\x1f.callscope.v1.UploadCallRequest\x1a\x1d.callscope.v1.UploadCallReply(\x01\x30\x01\x12;\n\x07GetCall\x12\x1c.callscope.v1.GetCallRequest\x1a\x12.callscope.v1.Call\x12\x43\n\x0bProcessCall\x12 .callscope.v1.ProcessCallRequest\x1a\x12.callscope.v1.Callb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'callscope.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_UPLOADHEADER']._serialized_start=104
-  _globals['_UPLOADHEADER']._serialized_end=293
-  _globals['_UPLOADCALLREQUEST']._serialized_start=296
-  _globals['_UPLOADCALLREQUEST']._serialized_end=443
-  _globals['_UPLOADCALLREPLY']._serialized_start=446
-  _globals['_UPLOADCALLREPLY']._serialized_end=610
-  _globals['_READYFORFILE']._serialized_start=612
-  _globals['_READYFORFILE']._serialized_end=626
-  _globals['_STOPSENDING']._serialized_start=628
-  _globals['_STOPSENDING']._serialized_end=641
-  _globals['_UPLOADACCEPTED']._serialized_start=643
-  _globals['_UPLOADACCEPTED']._serialized_end=766
-  _globals['_GETCALLREQUEST']._serialized_start=768
-  _globals['_GETCALLREQUEST']._serialized_end=817
-  _globals['_CALLRESULT']._serialized_start=819
-  _globals['_CALLRESULT']._serialized_end=939
-  _globals['_CALL']._serialized_start=942
-  _globals['_CALL']._serialized_end=1485
-  _globals['_INGEST']._serialized_start=1488
-  _globals['_INGEST']._serialized_end=1639
+  _globals['_PROCESSCALLREQUEST']._serialized_start=103
+  _globals['_PROCESSCALLREQUEST']._serialized_end=156
+  _globals['_UPLOADHEADER']._serialized_start=159
+  _globals['_UPLOADHEADER']._serialized_end=348
+  _globals['_UPLOADCALLREQUEST']._serialized_start=351
+  _globals['_UPLOADCALLREQUEST']._serialized_end=498
+  _globals['_UPLOADCALLREPLY']._serialized_start=501
+  _globals['_UPLOADCALLREPLY']._serialized_end=665
+  _globals['_READYFORFILE']._serialized_start=667
+  _globals['_READYFORFILE']._serialized_end=681
+  _globals['_STOPSENDING']._serialized_start=683
+  _globals['_STOPSENDING']._serialized_end=696
+  _globals['_UPLOADACCEPTED']._serialized_start=698
+  _globals['_UPLOADACCEPTED']._serialized_end=821
+  _globals['_GETCALLREQUEST']._serialized_start=823
+  _globals['_GETCALLREQUEST']._serialized_end=872
+  _globals['_CALLRESULT']._serialized_start=874
+  _globals['_CALLRESULT']._serialized_end=994
+  _globals['_CALL']._serialized_start=997
+  _globals['_CALL']._serialized_end=1587
+  _globals['_INGEST']._serialized_start=1590
+  _globals['_INGEST']._serialized_end=1810
 # @@protoc_insertion_point(module_scope)

@@ -21,6 +21,28 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ProcessCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessCallRequest: _TypeAlias = ProcessCallRequest  # noqa: Y015
+
+@_typing.final
 class UploadHeader(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -263,6 +285,7 @@ class Call(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     DUPLICATE_OF_FIELD_NUMBER: _builtins.int
     DUPLICATE_REASON_FIELD_NUMBER: _builtins.int
+    QUEUED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     campaign_id: _builtins.str
@@ -288,6 +311,12 @@ class Call(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def queued_at(self) -> _timestamp_pb2.Timestamp:
+        """When the call was handed to transcription; unset while it waits for a
+        manual "process" (campaign auto-processing off).
+        """
+
     def __init__(
         self,
         *,
@@ -308,10 +337,11 @@ class Call(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         duplicate_of: _builtins.str = ...,
         duplicate_reason: _builtins.str = ...,
+        queued_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "result", b"result", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "queued_at", b"queued_at", "result", b"result", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "metadata", b"metadata", "org_id", b"org_id", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "metadata", b"metadata", "org_id", b"org_id", "queued_at", b"queued_at", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

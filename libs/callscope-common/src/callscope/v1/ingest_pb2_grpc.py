@@ -44,6 +44,11 @@ class IngestStub:
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.GetCallRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
                 _registered_method=True)
+        self.ProcessCall = channel.unary_unary(
+                '/callscope.v1.Ingest/ProcessCall',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
 
 
 class IngestServicer:
@@ -68,6 +73,14 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProcessCall(self, request, context):
+        """Queues a PENDING call that was held because its campaign's auto-processing
+        is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +92,11 @@ def add_IngestServicer_to_server(servicer, server):
             'GetCall': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCall,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.GetCallRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'ProcessCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProcessCall,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
             ),
     }
@@ -135,6 +153,33 @@ class Ingest:
             target,
             '/callscope.v1.Ingest/GetCall',
             callscope_dot_v1_dot_ingest__pb2.GetCallRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProcessCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/ProcessCall',
+            callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.SerializeToString,
             callscope_dot_v1_dot_ingest__pb2.Call.FromString,
             options,
             channel_credentials,

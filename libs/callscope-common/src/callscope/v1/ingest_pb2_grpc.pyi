@@ -41,6 +41,10 @@ class IngestStub:
     is `accepted`.
     """
     GetCall: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.GetCallRequest, _ingest_pb2.Call]
+    ProcessCall: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ProcessCallRequest, _ingest_pb2.Call]
+    """Queues a PENDING call that was held because its campaign's auto-processing
+    is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+    """
 
 @_typing.type_check_only
 class IngestAsyncStub(IngestStub):
@@ -55,6 +59,10 @@ class IngestAsyncStub(IngestStub):
     is `accepted`.
     """
     GetCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.GetCallRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    ProcessCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ProcessCallRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Queues a PENDING call that was held because its campaign's auto-processing
+    is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+    """
 
 class IngestServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -78,5 +86,15 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         request: _ingest_pb2.GetCallRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]: ...
+
+    @_abc_1.abstractmethod
+    def ProcessCall(
+        self,
+        request: _ingest_pb2.ProcessCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Queues a PENDING call that was held because its campaign's auto-processing
+        is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+        """
 
 def add_IngestServicer_to_server(servicer: IngestServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

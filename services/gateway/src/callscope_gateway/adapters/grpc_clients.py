@@ -84,6 +84,12 @@ class PeerClients:
         call: ingest_pb2.Call = await self._ingest.GetCall(request, timeout=LOOKUP_TIMEOUT_S)
         return call
 
+    async def process_call(self, org_id: str, call_id: str) -> ingest_pb2.Call:
+        """Asks ingest to queue a held call."""
+        request = ingest_pb2.ProcessCallRequest(org_id=org_id, call_id=call_id)
+        call: ingest_pb2.Call = await self._ingest.ProcessCall(request, timeout=LOOKUP_TIMEOUT_S)
+        return call
+
     async def get_transcript(
         self, org_id: str, call_id: str, version: int
     ) -> transcripts_pb2.Transcript:

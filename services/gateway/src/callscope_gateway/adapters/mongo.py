@@ -107,6 +107,12 @@ class MongoDirectory:
             )
         return campaign_id
 
+    async def set_auto_processing(self, org_id: str, campaign_id: str, enabled: bool) -> None:
+        """Turns a campaign's auto-processing on or off."""
+        await self._campaigns.update_one(
+            {"_id": campaign_id, "org_id": org_id}, {"$set": {"auto_processing": enabled}}
+        )
+
     async def find_campaign_by_name(self, org_id: str, name: str) -> str | None:
         """The id of an organisation's campaign with this name."""
         document = await self._campaigns.find_one({"org_id": org_id, "name": name}, {"_id": 1})

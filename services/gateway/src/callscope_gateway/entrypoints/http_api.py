@@ -32,6 +32,7 @@ _HTTP_STATUS = {
     "invalid_api_key": 401,
     "wrong_campaign": 403,
     "not_found": 404,
+    "not_processable": 409,
     "missing_file": 400,
     "malformed_form": 400,
     "one_file_per_request": 400,
@@ -127,6 +128,19 @@ def _content_length(request: Request) -> int:
 async def get_call(call_id: str, scope: Scope, context: Context) -> dict[str, Any]:
     """A call's status, source, metadata, score, flag and reasons."""
     call = await _scoped_call(call_id, scope, context)
+    return call_view(call)
+
+
+@router.post("/calls/{call_id}/process", status_code=202)
+async def process_call(call_id: str, scope: Scope, context: Context) -> dict[str, Any]:
+    """Sends a call held by a campaign without auto-processing into the pipeline."""
+    await _scoped_call(call_id, scope, context)
+    try:
+        call = await context.peers.process_call(scope.org_id, call_id)
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            raise GatewayError("not_processable", error.details() or "") from error
+        raise _from_rpc(error, f"no call with id {call_id}") from error
     return call_view(call)
 
 

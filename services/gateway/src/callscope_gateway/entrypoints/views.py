@@ -42,6 +42,7 @@ def call_view(call: ingest_pb2.Call) -> dict[str, Any]:
         }
         if call.failure_reason
         else None,
+        "queued": call.HasField("queued_at"),
         "duplicate_of": call.duplicate_of or None,
         "duplicate_reason": call.duplicate_reason or None,
         "created_at": _time(call.created_at),

@@ -73,6 +73,18 @@ class MongoCallStore:
         """Removes a call."""
         await self._calls.delete_one({"_id": call_id})
 
+    async def mark_queued(self, call_id: str, at: dt.datetime) -> bool:
+        """One conditional update, so two "process" requests cannot both queue the call."""
+        outcome = await self._calls.update_one(
+            {"_id": call_id, "status": CallStatus.PENDING.value, "queued_at": None},
+            {"$set": {"queued_at": at, "updated_at": at}},
+        )
+        return outcome.modified_count == 1
+
+    async def unmark_queued(self, call_id: str) -> None:
+        """Clears queued_at again (the hand-over to transcription failed)."""
+        await self._calls.update_one({"_id": call_id}, {"$set": {"queued_at": None}})
+
 
 def _to_document(call: Call) -> Document:
     return {
@@ -92,6 +104,7 @@ def _to_document(call: Call) -> Document:
         "failure": dataclasses.asdict(call.failure) if call.failure else None,
         "duplicate_of": call.duplicate_of,
         "duplicate_reason": call.duplicate_reason,
+        "queued_at": call.queued_at,
         "status_history": [{"status": s.value, "at": at} for s, at in call.status_history],
     }
 
@@ -124,6 +137,7 @@ def _from_document(document: Document) -> Call:
         failure=Failure(**failure) if failure else None,
         duplicate_of=document.get("duplicate_of", ""),
         duplicate_reason=document.get("duplicate_reason", ""),
+        queued_at=document.get("queued_at"),
         status_history=tuple(
             (CallStatus(entry["status"]), entry["at"])
             for entry in document.get("status_history", [])

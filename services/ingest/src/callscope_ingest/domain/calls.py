@@ -70,6 +70,9 @@ class Call:
     failure: Failure | None = None
     duplicate_of: str = ""
     duplicate_reason: str = ""
+    # When the call was handed to transcription; None while it waits for a manual
+    # "process" because its campaign's auto-processing is off.
+    queued_at: dt.datetime | None = None
     status_history: tuple[tuple[CallStatus, dt.datetime], ...] = field(default=())
 
 

@@ -31,3 +31,7 @@ class UploadRejectedError(Exception):
 
 class CallNotFoundError(Exception):
     """No call with this id in the caller's organisation."""
+
+
+class CallNotProcessableError(Exception):
+    """The call is not waiting to be processed (already queued, running or finished)."""

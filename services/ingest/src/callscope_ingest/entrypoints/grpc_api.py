@@ -14,7 +14,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from callscope_ingest import handlers
 from callscope_ingest.domain.audio_rules import AudioLimits, check_declared_size
 from callscope_ingest.domain.calls import Call, UploadSource
-from callscope_ingest.domain.errors import RejectionCode, UploadRejectedError
+from callscope_ingest.domain.errors import (
+    CallNotFoundError,
+    CallNotProcessableError,
+    RejectionCode,
+    UploadRejectedError,
+)
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 
@@ -93,6 +98,22 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         if call is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no call with id {request.call_id}")
             raise AssertionError("unreachable: abort raises")
+        return call_to_proto(call)
+
+    async def ProcessCall(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.ProcessCallRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.ProcessCallRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """Queues a held call; NOT_FOUND or FAILED_PRECONDITION with the reason otherwise."""
+        try:
+            call = await handlers.process_call(request.org_id, request.call_id, self._ports)
+        except CallNotFoundError:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no call with id {request.call_id}")
+            raise AssertionError("unreachable: abort raises") from None
+        except CallNotProcessableError as error:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+            raise AssertionError("unreachable: abort raises") from None
         return call_to_proto(call)
 
 
@@ -186,6 +207,7 @@ def call_to_proto(call: Call) -> ingest_pb2.Call:
         updated_at=_timestamp(call.updated_at),
         duplicate_of=call.duplicate_of,
         duplicate_reason=call.duplicate_reason,
+        queued_at=_timestamp(call.queued_at) if call.queued_at else None,
     )
     if call.result is not None:
         message.result.CopyFrom(
