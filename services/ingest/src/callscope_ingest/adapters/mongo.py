@@ -29,6 +29,7 @@ class MongoCallStore:
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._calls: AsyncCollection[Document] = database["calls"]
+        self._queue_claims: AsyncCollection[Document] = database["call_queue_claims"]
 
     async def ensure_indexes(self) -> None:
         """Indexes for listing a campaign's calls and finding duplicates."""
@@ -74,16 +75,29 @@ class MongoCallStore:
         await self._calls.delete_one({"_id": call_id})
 
     async def mark_queued(self, call_id: str, at: dt.datetime) -> bool:
-        """One conditional update, so two "process" requests cannot both queue the call."""
+        """Queues the call once, even when two requests race.
+
+        A conditional update alone is not enough: FerretDB's SQLite backend can let
+        two concurrent `update_one`s both match. The unique `_id` of a claim document
+        is enforced by the storage engine itself, so exactly one request wins.
+        """
+        try:
+            await self._queue_claims.insert_one({"_id": call_id, "at": at})
+        except DuplicateKeyError:
+            return False
         outcome = await self._calls.update_one(
             {"_id": call_id, "status": CallStatus.PENDING.value, "queued_at": None},
             {"$set": {"queued_at": at, "updated_at": at}},
         )
-        return outcome.modified_count == 1
+        if outcome.modified_count != 1:
+            await self._queue_claims.delete_one({"_id": call_id})
+            return False
+        return True
 
     async def unmark_queued(self, call_id: str) -> None:
         """Clears queued_at again (the hand-over to transcription failed)."""
         await self._calls.update_one({"_id": call_id}, {"$set": {"queued_at": None}})
+        await self._queue_claims.delete_one({"_id": call_id})
 
 
 def _to_document(call: Call) -> Document:
