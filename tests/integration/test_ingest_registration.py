@@ -34,6 +34,7 @@ from callscope_ingest.handlers import (
     register_call,
     spooled_upload,
 )
+from callscope_ingest.ports import Publisher
 from google.protobuf import message as protobuf_message
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -84,6 +85,17 @@ async def fingerprints(database: AsyncDatabase[Document]) -> MongoFingerprintSto
     return store
 
 
+@pytest.fixture
+def ports(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    publisher: EventPublisher,
+    fingerprints: MongoFingerprintStore,
+) -> IngestPorts:
+    """Real MongoDB, S3 and Kafka adapters; campaigns auto-process unless a test says so."""
+    return IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
+
+
 async def chunks_of(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(size):
@@ -110,8 +122,7 @@ async def test_registered_call_has_object_document_and_event(
     infra: Infra,
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
@@ -125,9 +136,6 @@ async def test_registered_call_has_object_document_and_event(
     await reader.start()
     try:
         await reader.getmany(timeout_ms=1000)  # joins the group at the current end
-        ports = IngestPorts(
-            calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO
-        )
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             call = await register_call(command(org_id), spooled, LIMITS, ports)
         assert not spooled.path.exists()
@@ -156,14 +164,12 @@ async def test_registered_call_has_object_document_and_event(
 async def test_failed_publish_leaves_no_call_and_no_object(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = IngestPorts(
-        calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints, AUTO
-    )
+    ports = dataclasses.replace(ports, publisher=BrokenPublisher())
     with pytest.raises(ConnectionError):
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             await register_call(command(org_id), spooled, LIMITS, ports)
@@ -186,13 +192,11 @@ async def test_oversized_upload_is_cut_off_and_leaves_no_file(tmp_path: Path) ->
 async def test_status_moves_only_forward_on_the_real_database(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
     async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
         call = await register_call(command(org_id), spooled, LIMITS, ports)
     now = dt.datetime.now(dt.UTC)
@@ -218,13 +222,11 @@ async def test_status_moves_only_forward_on_the_real_database(
 async def test_simultaneous_identical_uploads_give_one_original_and_one_duplicate(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "same.wav", 12.0, seed=1)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
 
     async def upload() -> CallStatus:
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
@@ -246,13 +248,11 @@ async def test_simultaneous_identical_uploads_give_one_original_and_one_duplicat
 async def test_new_client_reference_makes_identical_audio_an_intentional_re_upload(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "again.wav", 12.0, seed=2)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
 
     async def upload(reference: str) -> Call:
         metadata = CallMetadata(client_reference=reference)
@@ -271,28 +271,24 @@ async def test_new_client_reference_makes_identical_audio_an_intentional_re_uplo
 async def test_a_failed_upload_releases_its_fingerprints(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "retry.wav", 12.0, seed=3)
-    broken = IngestPorts(
-        calls, object_store, FfprobeAudioProber(), BrokenPublisher(), fingerprints, AUTO
-    )
+    broken = dataclasses.replace(ports, publisher=BrokenPublisher())
     with pytest.raises(ConnectionError):
         async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
             await register_call(command(org_id), spooled, LIMITS, broken)
-    working = IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
     async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-        retried = await register_call(command(org_id), spooled, LIMITS, working)
+        retried = await register_call(command(org_id), spooled, LIMITS, ports)
     assert retried.status is CallStatus.PENDING
 
 
 class RecordingPublisher:
     """Publishes through the real producer and remembers what it sent."""
 
-    def __init__(self, publisher: EventPublisher) -> None:
+    def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
         self.sent: list[protobuf_message.Message] = []
 
@@ -304,14 +300,13 @@ class RecordingPublisher:
 async def test_a_held_call_waits_until_processed_and_is_queued_once(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
+    ports: IngestPorts,
     tmp_path: Path,
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "held.wav", 12.0, seed=4)
-    recorder = RecordingPublisher(publisher)
-    ports = IngestPorts(calls, object_store, FfprobeAudioProber(), recorder, fingerprints, HELD)
+    recorder = RecordingPublisher(ports.publisher)
+    ports = dataclasses.replace(ports, publisher=recorder, campaigns=HELD)
     async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
         call = await register_call(command(org_id), spooled, LIMITS, ports)
     held = await calls.get(org_id, call.id)
