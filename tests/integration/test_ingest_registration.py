@@ -112,6 +112,12 @@ def command(org_id: str) -> RegisterCall:
     )
 
 
+async def upload(path: Path, request: RegisterCall, ports: IngestPorts) -> Call:
+    """Streams a local file through ingest's spool and registers it, as the servicer does."""
+    async with spooled_upload(chunks_of(path), None, LIMITS) as spooled:
+        return await register_call(request, spooled, LIMITS, ports)
+
+
 async def keys_under(store: S3ObjectStore, prefix: str) -> list[str]:
     client = store._client  # the adapter exposes no listing; tests may look inside
     response = await client.list_objects_v2(Bucket=store.bucket, Prefix=prefix)
@@ -171,8 +177,7 @@ async def test_failed_publish_leaves_no_call_and_no_object(
     audio = render_silence(tmp_path / "call.wav", 12.0)
     ports = dataclasses.replace(ports, publisher=BrokenPublisher())
     with pytest.raises(ConnectionError):
-        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-            await register_call(command(org_id), spooled, LIMITS, ports)
+        await upload(audio, command(org_id), ports)
     assert await calls._calls.count_documents({"org_id": org_id}) == 0
     assert await keys_under(object_store, org_id) == []
 
@@ -197,8 +202,7 @@ async def test_status_moves_only_forward_on_the_real_database(
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-        call = await register_call(command(org_id), spooled, LIMITS, ports)
+    call = await upload(audio, command(org_id), ports)
     now = dt.datetime.now(dt.UTC)
     result = CallResult(90.0, False, (), 1, 1)
     assert await calls.move_status(call.id, CallStatus.TRANSCRIBING, now)
@@ -228,14 +232,13 @@ async def test_simultaneous_identical_uploads_give_one_original_and_one_duplicat
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "same.wav", 12.0, seed=1)
 
-    async def upload() -> CallStatus:
-        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-            return (await register_call(command(org_id), spooled, LIMITS, ports)).status
+    async def status() -> CallStatus:
+        return (await upload(audio, command(org_id), ports)).status
 
-    first_round = await asyncio.gather(upload(), upload())
+    first_round = await asyncio.gather(status(), status())
     assert sorted(first_round) == [CallStatus.DUPLICATE, CallStatus.PENDING]
     for _ in range(2):
-        assert list(await asyncio.gather(upload(), upload())) == [CallStatus.DUPLICATE] * 2
+        assert list(await asyncio.gather(status(), status())) == [CallStatus.DUPLICATE] * 2
     stored = [c async for c in calls._calls.find({"org_id": org_id})]
     originals = [c for c in stored if c["status"] == "PENDING"]
     duplicates = [c for c in stored if c["status"] == "DUPLICATE"]
@@ -254,15 +257,13 @@ async def test_new_client_reference_makes_identical_audio_an_intentional_re_uplo
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "again.wav", 12.0, seed=2)
 
-    async def upload(reference: str) -> Call:
+    def referenced(reference: str) -> RegisterCall:
         metadata = CallMetadata(client_reference=reference)
-        request = dataclasses.replace(command(org_id), metadata=metadata)
-        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-            return await register_call(request, spooled, LIMITS, ports)
+        return dataclasses.replace(command(org_id), metadata=metadata)
 
-    first = await upload("CRM-1")
-    second = await upload("CRM-2")
-    again = await upload("CRM-1")
+    first = await upload(audio, referenced("CRM-1"), ports)
+    second = await upload(audio, referenced("CRM-2"), ports)
+    again = await upload(audio, referenced("CRM-1"), ports)
     assert (first.status, second.status) == (CallStatus.PENDING, CallStatus.PENDING)
     assert again.status is CallStatus.DUPLICATE and again.duplicate_of == first.id
     assert "client reference 'CRM-1'" in again.duplicate_reason
@@ -278,10 +279,8 @@ async def test_a_failed_upload_releases_its_fingerprints(
     audio = render_noise(tmp_path / "retry.wav", 12.0, seed=3)
     broken = dataclasses.replace(ports, publisher=BrokenPublisher())
     with pytest.raises(ConnectionError):
-        async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-            await register_call(command(org_id), spooled, LIMITS, broken)
-    async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-        retried = await register_call(command(org_id), spooled, LIMITS, ports)
+        await upload(audio, command(org_id), broken)
+    retried = await upload(audio, command(org_id), ports)
     assert retried.status is CallStatus.PENDING
 
 
@@ -307,8 +306,7 @@ async def test_a_held_call_waits_until_processed_and_is_queued_once(
     audio = render_noise(tmp_path / "held.wav", 12.0, seed=4)
     recorder = RecordingPublisher(ports.publisher)
     ports = dataclasses.replace(ports, publisher=recorder, campaigns=HELD)
-    async with spooled_upload(chunks_of(audio), None, LIMITS) as spooled:
-        call = await register_call(command(org_id), spooled, LIMITS, ports)
+    call = await upload(audio, command(org_id), ports)
     held = await calls.get(org_id, call.id)
     assert held is not None and held.status is CallStatus.PENDING and held.queued_at is None
     assert recorder.sent == []
