@@ -39,6 +39,7 @@ UV        := $(or $(SYSTEM_UV),$(LOCAL)/tools/bin/uv)
 UV_DEP    := $(if $(SYSTEM_UV),,$(LOCAL)/tools/bin/uv)
 
 PYTEST_ARGS ?=
+TEST_PROFILE ?= test
 TYPECHECK_DIRS := $(wildcard libs services tests bench)
 
 .PHONY: help setup run test lint format typecheck proto bench clean distclean \
@@ -132,7 +133,7 @@ run: setup ## start Kafka, FerretDB, MinIO and the five services; prints the log
 	$(STACK) run
 
 test: setup ## run every test tier against freshly started servers (PYTEST_ARGS=... passes through)
-	$(STACK) exec --profile test -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(STACK) exec --profile $(TEST_PROFILE) -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: setup ## run every bench/*.py against the test servers
 	@if compgen -G 'bench/*.py' >/dev/null; then \

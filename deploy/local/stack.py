@@ -88,6 +88,13 @@ PROFILES = {
     "test": Profile(
         "test", 29092, 29093, 37017, 39000, 39001, "callscope_test", wipe_on_start=True
     ),
+    # Two more throwaway stacks, so that parallel work can run test suites side by side.
+    "test2": Profile(
+        "test2", 29192, 29193, 37117, 39100, 39101, "callscope_test", wipe_on_start=True
+    ),
+    "test3": Profile(
+        "test3", 29292, 29293, 37217, 39200, 39201, "callscope_test", wipe_on_start=True
+    ),
 }
 
 # Development-only credentials of the local MinIO; never used outside loopback.

@@ -16,8 +16,9 @@ from callscope_common.mongo import create_mongo_client, service_database
 from callscope_gateway import handlers
 from callscope_gateway.adapters.grpc_clients import PeerClients
 from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.directory_grpc import DirectoryServicer
-from callscope_gateway.entrypoints.http_api import ApiContext, create_app
+from callscope_gateway.entrypoints.http_api import create_app
 from callscope_gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)

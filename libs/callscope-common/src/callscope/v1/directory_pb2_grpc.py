@@ -44,6 +44,16 @@ class DirectoryStub:
                 request_serializer=callscope_dot_v1_dot_directory__pb2.GetCampaignRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_directory__pb2.Campaign.FromString,
                 _registered_method=True)
+        self.FindAgent = channel.unary_unary(
+                '/callscope.v1.Directory/FindAgent',
+                request_serializer=callscope_dot_v1_dot_directory__pb2.FindAgentRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_directory__pb2.Agent.FromString,
+                _registered_method=True)
+        self.GetAgent = channel.unary_unary(
+                '/callscope.v1.Directory/GetAgent',
+                request_serializer=callscope_dot_v1_dot_directory__pb2.GetAgentRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_directory__pb2.Agent.FromString,
+                _registered_method=True)
 
 
 class DirectoryServicer:
@@ -63,6 +73,20 @@ class DirectoryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindAgent(self, request, context):
+        """The agent with this code among the campaign's agents, or NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAgent(self, request, context):
+        """An agent of the organisation by id, or NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DirectoryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +99,16 @@ def add_DirectoryServicer_to_server(servicer, server):
                     servicer.GetCampaign,
                     request_deserializer=callscope_dot_v1_dot_directory__pb2.GetCampaignRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_directory__pb2.Campaign.SerializeToString,
+            ),
+            'FindAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindAgent,
+                    request_deserializer=callscope_dot_v1_dot_directory__pb2.FindAgentRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_directory__pb2.Agent.SerializeToString,
+            ),
+            'GetAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgent,
+                    request_deserializer=callscope_dot_v1_dot_directory__pb2.GetAgentRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_directory__pb2.Agent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +165,60 @@ class Directory:
             '/callscope.v1.Directory/GetCampaign',
             callscope_dot_v1_dot_directory__pb2.GetCampaignRequest.SerializeToString,
             callscope_dot_v1_dot_directory__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Directory/FindAgent',
+            callscope_dot_v1_dot_directory__pb2.FindAgentRequest.SerializeToString,
+            callscope_dot_v1_dot_directory__pb2.Agent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Directory/GetAgent',
+            callscope_dot_v1_dot_directory__pb2.GetAgentRequest.SerializeToString,
+            callscope_dot_v1_dot_directory__pb2.Agent.FromString,
             options,
             channel_credentials,
             insecure,

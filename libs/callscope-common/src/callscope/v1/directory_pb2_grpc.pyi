@@ -35,6 +35,10 @@ class DirectoryStub:
     """Resolves a campaign-scoped API key (the raw `tv_...` value) to its scope."""
     GetCampaign: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetCampaignRequest, _directory_pb2.Campaign]
     """A campaign's settings and its current quality checks."""
+    FindAgent: _grpc.UnaryUnaryMultiCallable[_directory_pb2.FindAgentRequest, _directory_pb2.Agent]
+    """The agent with this code among the campaign's agents, or NOT_FOUND."""
+    GetAgent: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetAgentRequest, _directory_pb2.Agent]
+    """An agent of the organisation by id, or NOT_FOUND."""
 
 @_typing.type_check_only
 class DirectoryAsyncStub(DirectoryStub):
@@ -43,6 +47,10 @@ class DirectoryAsyncStub(DirectoryStub):
     """Resolves a campaign-scoped API key (the raw `tv_...` value) to its scope."""
     GetCampaign: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetCampaignRequest, _directory_pb2.Campaign]  # type: ignore[assignment]
     """A campaign's settings and its current quality checks."""
+    FindAgent: _aio.UnaryUnaryMultiCallable[_directory_pb2.FindAgentRequest, _directory_pb2.Agent]  # type: ignore[assignment]
+    """The agent with this code among the campaign's agents, or NOT_FOUND."""
+    GetAgent: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetAgentRequest, _directory_pb2.Agent]  # type: ignore[assignment]
+    """An agent of the organisation by id, or NOT_FOUND."""
 
 class DirectoryServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -60,5 +68,21 @@ class DirectoryServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_directory_pb2.Campaign, _abc.Awaitable[_directory_pb2.Campaign]]:
         """A campaign's settings and its current quality checks."""
+
+    @_abc_1.abstractmethod
+    def FindAgent(
+        self,
+        request: _directory_pb2.FindAgentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_directory_pb2.Agent, _abc.Awaitable[_directory_pb2.Agent]]:
+        """The agent with this code among the campaign's agents, or NOT_FOUND."""
+
+    @_abc_1.abstractmethod
+    def GetAgent(
+        self,
+        request: _directory_pb2.GetAgentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_directory_pb2.Agent, _abc.Awaitable[_directory_pb2.Agent]]:
+        """An agent of the organisation by id, or NOT_FOUND."""
 
 def add_DirectoryServicer_to_server(servicer: DirectoryServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,33 +26,81 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from callscope.v1 import common_pb2 as callscope_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61llscope/v1/ingest.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\"5\n\x12ProcessCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"\xbd\x01\n\x0cUploadHeader\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12*\n\x06source\x18\x03 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12,\n\x08metadata\x18\x05 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x1b\n\x13\x64\x65\x63lared_size_bytes\x18\x06 \x01(\x03\"\x93\x01\n\x11UploadCallRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x37\n\x11trailing_metadata\x18\x03 \x01(\x0b\x32\x1a.callscope.v1.CallMetadataH\x00\x42\x06\n\x04part\"\xa4\x01\n\x0fUploadCallReply\x12+\n\x05ready\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.ReadyForFileH\x00\x12)\n\x04stop\x18\x02 \x01(\x0b\x32\x19.callscope.v1.StopSendingH\x00\x12\x30\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32\x1c.callscope.v1.UploadAcceptedH\x00\x42\x07\n\x05reply\"\x0e\n\x0cReadyForFile\"\r\n\x0bStopSending\"{\n\x0eUploadAccepted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12\x14\n\x0c\x64uplicate_of\x18\x03 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x04 \x01(\t\"1\n\x0eGetCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"x\n\nCallResult\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x02 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\x03 \x03(\t\x12\x18\n\x10\x61nalysis_version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\"\xce\x04\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12*\n\x06source\x18\x05 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12,\n\x08metadata\x18\x07 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12&\n\x05\x61udio\x18\x08 \x01(\x0b\x32\x17.callscope.v1.ObjectRef\x12\x18\n\x10\x64uration_seconds\x18\t \x01(\x01\x12\x10\n\x08\x63hannels\x18\n \x01(\x05\x12(\n\x06result\x18\x0b \x01(\x0b\x32\x18.callscope.v1.CallResult\x12)\n\x0c\x66\x61iled_stage\x18\x0c \x01(\x0e\x32\x13.callscope.v1.Stage\x12\x16\n\x0e\x66\x61ilure_reason\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64uplicate_of\x18\x10 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x11 \x01(\t\x12-\n\tqueued_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xdc\x01\n\x06Ingest\x12P\n\nUploadCall\x12\x1f.callscope.v1.UploadCallRequest\x1a\x1d.callscope.v1.UploadCallReply(\x01\x30\x01\x12;\n\x07GetCall\x12\x1c.callscope.v1.GetCallRequest\x1a\x12.callscope.v1.Call\x12\x43\n\x0bProcessCall\x12 .callscope.v1.ProcessCallRequest\x1a\x12.callscope.v1.Callb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61llscope/v1/ingest.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\"5\n\x12ProcessCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"\xe2\x01\n\x0cUploadHeader\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12*\n\x06source\x18\x03 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12,\n\x08metadata\x18\x05 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x1b\n\x13\x64\x65\x63lared_size_bytes\x18\x06 \x01(\x03\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x13\n\x0bjob_item_id\x18\x08 \x01(\t\"\x93\x01\n\x11UploadCallRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x37\n\x11trailing_metadata\x18\x03 \x01(\x0b\x32\x1a.callscope.v1.CallMetadataH\x00\x42\x06\n\x04part\"\xa4\x01\n\x0fUploadCallReply\x12+\n\x05ready\x18\x01 \x01(\x0b\x32\x1a.callscope.v1.ReadyForFileH\x00\x12)\n\x04stop\x18\x02 \x01(\x0b\x32\x19.callscope.v1.StopSendingH\x00\x12\x30\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32\x1c.callscope.v1.UploadAcceptedH\x00\x42\x07\n\x05reply\"\x0e\n\x0cReadyForFile\"\r\n\x0bStopSending\"{\n\x0eUploadAccepted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12\x14\n\x0c\x64uplicate_of\x18\x03 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x04 \x01(\t\"1\n\x0eGetCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"x\n\nCallResult\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x02 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\x03 \x03(\t\x12\x18\n\x10\x61nalysis_version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\"\x9b\x05\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12*\n\x06source\x18\x05 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12,\n\x08metadata\x18\x07 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12&\n\x05\x61udio\x18\x08 \x01(\x0b\x32\x17.callscope.v1.ObjectRef\x12\x18\n\x10\x64uration_seconds\x18\t \x01(\x01\x12\x10\n\x08\x63hannels\x18\n \x01(\x05\x12(\n\x06result\x18\x0b \x01(\x0b\x32\x18.callscope.v1.CallResult\x12)\n\x0c\x66\x61iled_stage\x18\x0c \x01(\x0e\x32\x13.callscope.v1.Stage\x12\x16\n\x0e\x66\x61ilure_reason\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64uplicate_of\x18\x10 \x01(\t\x12\x18\n\x10\x64uplicate_reason\x18\x11 \x01(\t\x12-\n\tqueued_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05\x61gent\x18\x13 \x01(\x0b\x32\x17.callscope.v1.AgentLink\x12\x0e\n\x06job_id\x18\x14 \x01(\t\x12\x13\n\x0bjob_item_id\x18\x15 \x01(\t\"h\n\tAgentLink\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12-\n\x06method\x18\x04 \x01(\x0e\x32\x1d.callscope.v1.AgentLinkMethod\"\xe6\x02\n\x10ListCallsRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12*\n\x08statuses\x18\x03 \x03(\x0e\x32\x18.callscope.v1.CallStatus\x12+\n\x07sources\x18\x04 \x03(\x0e\x32\x1a.callscope.v1.UploadSource\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x30\n\x0c\x63reated_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_to\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x07\x66lagged\x18\x08 \x01(\x0e\x32\x18.callscope.v1.FlagFilter\x12\x0e\n\x06job_id\x18\t \x01(\t\x12\x11\n\tpage_size\x18\n \x01(\x05\x12\x12\n\npage_token\x18\x0b \x01(\t\"O\n\x11ListCallsResponse\x12!\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x12.callscope.v1.Call\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"z\n\x19UpdateCallMetadataRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\"E\n\x10LinkAgentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\"4\n\x11\x44\x65leteCallRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"\x14\n\x12\x44\x65leteCallResponse\"K\n\x0cRerunRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x1a\n\x12transcript_version\x18\x03 \x01(\x05\"`\n\x18PreviewBulkUploadRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x0b\n\x03\x63sv\x18\x03 \x01(\x0c\x12\x12\n\nfile_names\x18\x04 \x03(\t\"\x8e\x01\n\nPreviewRow\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x0f\n\x07matched\x18\x04 \x01(\x08\x12\x0e\n\x06\x65rrors\x18\x05 \x03(\t\x12\x10\n\x08warnings\x18\x06 \x03(\t\"\x86\x01\n\x0b\x42ulkPreview\x12&\n\x04rows\x18\x01 \x03(\x0b\x32\x18.callscope.v1.PreviewRow\x12\x19\n\x11\x66iles_without_row\x18\x02 \x03(\t\x12\x0e\n\x06\x65rrors\x18\x03 \x03(\t\x12\x10\n\x08warnings\x18\x04 \x03(\t\x12\x12\n\nready_rows\x18\x05 \x01(\x05\"\xf7\x02\n\x07JobItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0c\n\x04line\x18\x03 \x01(\x05\x12,\n\x08metadata\x18\x04 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12)\n\x05state\x18\x05 \x01(\x0e\x32\x1a.callscope.v1.JobItemState\x12\x0f\n\x07\x63\x61ll_id\x18\x06 \x01(\t\x12-\n\x0b\x63\x61ll_status\x18\x07 \x01(\x0e\x32\x18.callscope.v1.CallStatus\x12\x12\n\nerror_code\x18\x08 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x12\n\nsize_bytes\x18\n \x01(\x03\x12\x16\n\x0e\x62ytes_received\x18\x0b \x01(\x03\x12\x18\n\x10\x62ytes_per_second\x18\x0c \x01(\x01\x12\x35\n\x11upload_started_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\tJobCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x11\n\tprocessed\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x11\n\tcompleted\x18\x04 \x01(\x05\x12\x12\n\nduplicates\x18\x05 \x01(\x05\x12\x11\n\tcancelled\x18\x06 \x01(\x05\"\xea\x02\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12*\n\x06source\x18\x04 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12\'\n\x06status\x18\x05 \x01(\x0e\x32\x17.callscope.v1.JobStatus\x12\'\n\x06\x63ounts\x18\x06 \x01(\x0b\x32\x17.callscope.v1.JobCounts\x12$\n\x05items\x18\x07 \x03(\x0b\x32\x15.callscope.v1.JobItem\x12,\n\x08metadata\x18\x08 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\x07JobFile\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\"\xc4\x01\n\x10\x43reateJobRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12*\n\x06source\x18\x03 \x01(\x0e\x32\x1a.callscope.v1.UploadSource\x12$\n\x05\x66iles\x18\x04 \x03(\x0b\x32\x15.callscope.v1.JobFile\x12,\n\x08metadata\x18\x05 \x01(\x0b\x32\x1a.callscope.v1.CallMetadata\x12\x0b\n\x03\x63sv\x18\x06 \x01(\x0c\"_\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.callscope.v1.Job\x12*\n\x07preview\x18\x02 \x01(\x0b\x32\x19.callscope.v1.BulkPreview\"/\n\rGetJobRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"]\n\x0fListJobsRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.callscope.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x93\x01\n\x0f\x41gentLinkMethod\x12!\n\x1d\x41GENT_LINK_METHOD_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41GENT_LINK_METHOD_METADATA\x10\x01\x12\x1f\n\x1b\x41GENT_LINK_METHOD_FILE_NAME\x10\x02\x12\x1c\n\x18\x41GENT_LINK_METHOD_MANUAL\x10\x03*W\n\nFlagFilter\x12\x13\n\x0f\x46LAG_FILTER_ANY\x10\x00\x12\x17\n\x13\x46LAG_FILTER_FLAGGED\x10\x01\x12\x1b\n\x17\x46LAG_FILTER_NOT_FLAGGED\x10\x02*\xa4\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x19\n\x15JOB_STATUS_PROCESSING\x10\x02\x12\x18\n\x14JOB_STATUS_COMPLETED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x05*\xc0\x01\n\x0cJobItemState\x12\x1e\n\x1aJOB_ITEM_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16JOB_ITEM_STATE_WAITING\x10\x01\x12\x1c\n\x18JOB_ITEM_STATE_UPLOADING\x10\x02\x12\x1b\n\x17JOB_ITEM_STATE_UPLOADED\x10\x03\x12\x1b\n\x17JOB_ITEM_STATE_REJECTED\x10\x04\x12\x1c\n\x18JOB_ITEM_STATE_CANCELLED\x10\x05\x32\xfc\x07\n\x06Ingest\x12P\n\nUploadCall\x12\x1f.callscope.v1.UploadCallRequest\x1a\x1d.callscope.v1.UploadCallReply(\x01\x30\x01\x12;\n\x07GetCall\x12\x1c.callscope.v1.GetCallRequest\x1a\x12.callscope.v1.Call\x12\x43\n\x0bProcessCall\x12 .callscope.v1.ProcessCallRequest\x1a\x12.callscope.v1.Call\x12L\n\tListCalls\x12\x1e.callscope.v1.ListCallsRequest\x1a\x1f.callscope.v1.ListCallsResponse\x12Q\n\x12UpdateCallMetadata\x12\'.callscope.v1.UpdateCallMetadataRequest\x1a\x12.callscope.v1.Call\x12?\n\tLinkAgent\x12\x1e.callscope.v1.LinkAgentRequest\x1a\x12.callscope.v1.Call\x12O\n\nDeleteCall\x12\x1f.callscope.v1.DeleteCallRequest\x1a .callscope.v1.DeleteCallResponse\x12\x44\n\x12RerunTranscription\x12\x1a.callscope.v1.RerunRequest\x1a\x12.callscope.v1.Call\x12=\n\x0bRunAnalysis\x12\x1a.callscope.v1.RerunRequest\x1a\x12.callscope.v1.Call\x12V\n\x11PreviewBulkUpload\x12&.callscope.v1.PreviewBulkUploadRequest\x1a\x19.callscope.v1.BulkPreview\x12L\n\tCreateJob\x12\x1e.callscope.v1.CreateJobRequest\x1a\x1f.callscope.v1.CreateJobResponse\x12\x38\n\x06GetJob\x12\x1b.callscope.v1.GetJobRequest\x1a\x11.callscope.v1.Job\x12I\n\x08ListJobs\x12\x1d.callscope.v1.ListJobsRequest\x1a\x1e.callscope.v1.ListJobsResponse\x12;\n\tCancelJob\x12\x1b.callscope.v1.GetJobRequest\x1a\x11.callscope.v1.Jobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'callscope.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_AGENTLINKMETHOD']._serialized_start=4412
+  _globals['_AGENTLINKMETHOD']._serialized_end=4559
+  _globals['_FLAGFILTER']._serialized_start=4561
+  _globals['_FLAGFILTER']._serialized_end=4648
+  _globals['_JOBSTATUS']._serialized_start=4651
+  _globals['_JOBSTATUS']._serialized_end=4815
+  _globals['_JOBITEMSTATE']._serialized_start=4818
+  _globals['_JOBITEMSTATE']._serialized_end=5010
   _globals['_PROCESSCALLREQUEST']._serialized_start=103
   _globals['_PROCESSCALLREQUEST']._serialized_end=156
   _globals['_UPLOADHEADER']._serialized_start=159
-  _globals['_UPLOADHEADER']._serialized_end=348
-  _globals['_UPLOADCALLREQUEST']._serialized_start=351
-  _globals['_UPLOADCALLREQUEST']._serialized_end=498
-  _globals['_UPLOADCALLREPLY']._serialized_start=501
-  _globals['_UPLOADCALLREPLY']._serialized_end=665
-  _globals['_READYFORFILE']._serialized_start=667
-  _globals['_READYFORFILE']._serialized_end=681
-  _globals['_STOPSENDING']._serialized_start=683
-  _globals['_STOPSENDING']._serialized_end=696
-  _globals['_UPLOADACCEPTED']._serialized_start=698
-  _globals['_UPLOADACCEPTED']._serialized_end=821
-  _globals['_GETCALLREQUEST']._serialized_start=823
-  _globals['_GETCALLREQUEST']._serialized_end=872
-  _globals['_CALLRESULT']._serialized_start=874
-  _globals['_CALLRESULT']._serialized_end=994
-  _globals['_CALL']._serialized_start=997
-  _globals['_CALL']._serialized_end=1587
-  _globals['_INGEST']._serialized_start=1590
-  _globals['_INGEST']._serialized_end=1810
+  _globals['_UPLOADHEADER']._serialized_end=385
+  _globals['_UPLOADCALLREQUEST']._serialized_start=388
+  _globals['_UPLOADCALLREQUEST']._serialized_end=535
+  _globals['_UPLOADCALLREPLY']._serialized_start=538
+  _globals['_UPLOADCALLREPLY']._serialized_end=702
+  _globals['_READYFORFILE']._serialized_start=704
+  _globals['_READYFORFILE']._serialized_end=718
+  _globals['_STOPSENDING']._serialized_start=720
+  _globals['_STOPSENDING']._serialized_end=733
+  _globals['_UPLOADACCEPTED']._serialized_start=735
+  _globals['_UPLOADACCEPTED']._serialized_end=858
+  _globals['_GETCALLREQUEST']._serialized_start=860
+  _globals['_GETCALLREQUEST']._serialized_end=909
+  _globals['_CALLRESULT']._serialized_start=911
+  _globals['_CALLRESULT']._serialized_end=1031
+  _globals['_CALL']._serialized_start=1034
+  _globals['_CALL']._serialized_end=1701
+  _globals['_AGENTLINK']._serialized_start=1703
+  _globals['_AGENTLINK']._serialized_end=1807
+  _globals['_LISTCALLSREQUEST']._serialized_start=1810
+  _globals['_LISTCALLSREQUEST']._serialized_end=2168
+  _globals['_LISTCALLSRESPONSE']._serialized_start=2170
+  _globals['_LISTCALLSRESPONSE']._serialized_end=2249
+  _globals['_UPDATECALLMETADATAREQUEST']._serialized_start=2251
+  _globals['_UPDATECALLMETADATAREQUEST']._serialized_end=2373
+  _globals['_LINKAGENTREQUEST']._serialized_start=2375
+  _globals['_LINKAGENTREQUEST']._serialized_end=2444
+  _globals['_DELETECALLREQUEST']._serialized_start=2446
+  _globals['_DELETECALLREQUEST']._serialized_end=2498
+  _globals['_DELETECALLRESPONSE']._serialized_start=2500
+  _globals['_DELETECALLRESPONSE']._serialized_end=2520
+  _globals['_RERUNREQUEST']._serialized_start=2522
+  _globals['_RERUNREQUEST']._serialized_end=2597
+  _globals['_PREVIEWBULKUPLOADREQUEST']._serialized_start=2599
+  _globals['_PREVIEWBULKUPLOADREQUEST']._serialized_end=2695
+  _globals['_PREVIEWROW']._serialized_start=2698
+  _globals['_PREVIEWROW']._serialized_end=2840
+  _globals['_BULKPREVIEW']._serialized_start=2843
+  _globals['_BULKPREVIEW']._serialized_end=2977
+  _globals['_JOBITEM']._serialized_start=2980
+  _globals['_JOBITEM']._serialized_end=3355
+  _globals['_JOBCOUNTS']._serialized_start=3357
+  _globals['_JOBCOUNTS']._serialized_end=3476
+  _globals['_JOB']._serialized_start=3479
+  _globals['_JOB']._serialized_end=3841
+  _globals['_JOBFILE']._serialized_start=3843
+  _globals['_JOBFILE']._serialized_end=3891
+  _globals['_CREATEJOBREQUEST']._serialized_start=3894
+  _globals['_CREATEJOBREQUEST']._serialized_end=4090
+  _globals['_CREATEJOBRESPONSE']._serialized_start=4092
+  _globals['_CREATEJOBRESPONSE']._serialized_end=4187
+  _globals['_GETJOBREQUEST']._serialized_start=4189
+  _globals['_GETJOBREQUEST']._serialized_end=4236
+  _globals['_LISTJOBSREQUEST']._serialized_start=4238
+  _globals['_LISTJOBSREQUEST']._serialized_end=4331
+  _globals['_LISTJOBSRESPONSE']._serialized_start=4333
+  _globals['_LISTJOBSRESPONSE']._serialized_end=4409
+  _globals['_INGEST']._serialized_start=5013
+  _globals['_INGEST']._serialized_end=6033
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +20,113 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _AgentLinkMethod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AgentLinkMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AgentLinkMethod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AGENT_LINK_METHOD_UNSPECIFIED: _AgentLinkMethod.ValueType  # 0
+    AGENT_LINK_METHOD_METADATA: _AgentLinkMethod.ValueType  # 1
+    """agent_code in the upload's metadata or CSV row."""
+    AGENT_LINK_METHOD_FILE_NAME: _AgentLinkMethod.ValueType  # 2
+    """An agent code found in the file name (call_JS001_20260115.mp3)."""
+    AGENT_LINK_METHOD_MANUAL: _AgentLinkMethod.ValueType  # 3
+    """A person linked it after upload."""
+
+class AgentLinkMethod(_AgentLinkMethod, metaclass=_AgentLinkMethodEnumTypeWrapper):
+    """How a call came to be linked to an agent."""
+
+AGENT_LINK_METHOD_UNSPECIFIED: AgentLinkMethod.ValueType  # 0
+AGENT_LINK_METHOD_METADATA: AgentLinkMethod.ValueType  # 1
+"""agent_code in the upload's metadata or CSV row."""
+AGENT_LINK_METHOD_FILE_NAME: AgentLinkMethod.ValueType  # 2
+"""An agent code found in the file name (call_JS001_20260115.mp3)."""
+AGENT_LINK_METHOD_MANUAL: AgentLinkMethod.ValueType  # 3
+"""A person linked it after upload."""
+Global___AgentLinkMethod: _TypeAlias = AgentLinkMethod  # noqa: Y015
+
+class _FlagFilter:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FlagFilterEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FlagFilter.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FLAG_FILTER_ANY: _FlagFilter.ValueType  # 0
+    FLAG_FILTER_FLAGGED: _FlagFilter.ValueType  # 1
+    FLAG_FILTER_NOT_FLAGGED: _FlagFilter.ValueType  # 2
+
+class FlagFilter(_FlagFilter, metaclass=_FlagFilterEnumTypeWrapper):
+    """Whether to list flagged calls, unflagged calls, or both."""
+
+FLAG_FILTER_ANY: FlagFilter.ValueType  # 0
+FLAG_FILTER_FLAGGED: FlagFilter.ValueType  # 1
+FLAG_FILTER_NOT_FLAGGED: FlagFilter.ValueType  # 2
+Global___FlagFilter: _TypeAlias = FlagFilter  # noqa: Y015
+
+class _JobStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JobStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOB_STATUS_UNSPECIFIED: _JobStatus.ValueType  # 0
+    JOB_STATUS_QUEUED: _JobStatus.ValueType  # 1
+    """No file uploaded yet."""
+    JOB_STATUS_PROCESSING: _JobStatus.ValueType  # 2
+    JOB_STATUS_COMPLETED: _JobStatus.ValueType  # 3
+    """Every item finished and none failed."""
+    JOB_STATUS_FAILED: _JobStatus.ValueType  # 4
+    """Every item finished and some failed (the guide: "some or all files encountered errors")."""
+    JOB_STATUS_CANCELLED: _JobStatus.ValueType  # 5
+
+class JobStatus(_JobStatus, metaclass=_JobStatusEnumTypeWrapper): ...
+
+JOB_STATUS_UNSPECIFIED: JobStatus.ValueType  # 0
+JOB_STATUS_QUEUED: JobStatus.ValueType  # 1
+"""No file uploaded yet."""
+JOB_STATUS_PROCESSING: JobStatus.ValueType  # 2
+JOB_STATUS_COMPLETED: JobStatus.ValueType  # 3
+"""Every item finished and none failed."""
+JOB_STATUS_FAILED: JobStatus.ValueType  # 4
+"""Every item finished and some failed (the guide: "some or all files encountered errors")."""
+JOB_STATUS_CANCELLED: JobStatus.ValueType  # 5
+Global___JobStatus: _TypeAlias = JobStatus  # noqa: Y015
+
+class _JobItemState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JobItemStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobItemState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOB_ITEM_STATE_UNSPECIFIED: _JobItemState.ValueType  # 0
+    JOB_ITEM_STATE_WAITING: _JobItemState.ValueType  # 1
+    """Not uploaded yet."""
+    JOB_ITEM_STATE_UPLOADING: _JobItemState.ValueType  # 2
+    """Bytes are arriving."""
+    JOB_ITEM_STATE_UPLOADED: _JobItemState.ValueType  # 3
+    """The call exists (call_id); its status tells the rest."""
+    JOB_ITEM_STATE_REJECTED: _JobItemState.ValueType  # 4
+    """The file was refused (error_code, error_message); it may be uploaded again."""
+    JOB_ITEM_STATE_CANCELLED: _JobItemState.ValueType  # 5
+    """The job was cancelled before this file was uploaded."""
+
+class JobItemState(_JobItemState, metaclass=_JobItemStateEnumTypeWrapper):
+    """Where one file of a job is on its way in."""
+
+JOB_ITEM_STATE_UNSPECIFIED: JobItemState.ValueType  # 0
+JOB_ITEM_STATE_WAITING: JobItemState.ValueType  # 1
+"""Not uploaded yet."""
+JOB_ITEM_STATE_UPLOADING: JobItemState.ValueType  # 2
+"""Bytes are arriving."""
+JOB_ITEM_STATE_UPLOADED: JobItemState.ValueType  # 3
+"""The call exists (call_id); its status tells the rest."""
+JOB_ITEM_STATE_REJECTED: JobItemState.ValueType  # 4
+"""The file was refused (error_code, error_message); it may be uploaded again."""
+JOB_ITEM_STATE_CANCELLED: JobItemState.ValueType  # 5
+"""The job was cancelled before this file was uploaded."""
+Global___JobItemState: _TypeAlias = JobItemState  # noqa: Y015
 
 @_typing.final
 class ProcessCallRequest(_message.Message):
@@ -52,6 +160,8 @@ class UploadHeader(_message.Message):
     FILE_NAME_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     DECLARED_SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    JOB_ITEM_ID_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     campaign_id: _builtins.str
     source: _common_pb2.UploadSource.ValueType
@@ -61,6 +171,11 @@ class UploadHeader(_message.Message):
     """The size the client announced (e.g. HTTP Content-Length), 0 when unknown;
     lets ingest refuse an oversized file before any of it is sent.
     """
+    job_id: _builtins.str
+    """Set when the file is an item of a job: ingest then takes the file name,
+    metadata and source from the job item, not from this header.
+    """
+    job_item_id: _builtins.str
     @_builtins.property
     def metadata(self) -> _common_pb2.CallMetadata: ...
     def __init__(
@@ -72,10 +187,12 @@ class UploadHeader(_message.Message):
         file_name: _builtins.str = ...,
         metadata: _common_pb2.CallMetadata | None = ...,
         declared_size_bytes: _builtins.int = ...,
+        job_id: _builtins.str = ...,
+        job_item_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "declared_size_bytes", b"declared_size_bytes", "file_name", b"file_name", "metadata", b"metadata", "org_id", b"org_id", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "declared_size_bytes", b"declared_size_bytes", "file_name", b"file_name", "job_id", b"job_id", "job_item_id", b"job_item_id", "metadata", b"metadata", "org_id", b"org_id", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -286,6 +403,9 @@ class Call(_message.Message):
     DUPLICATE_OF_FIELD_NUMBER: _builtins.int
     DUPLICATE_REASON_FIELD_NUMBER: _builtins.int
     QUEUED_AT_FIELD_NUMBER: _builtins.int
+    AGENT_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    JOB_ITEM_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     campaign_id: _builtins.str
@@ -299,6 +419,9 @@ class Call(_message.Message):
     duplicate_of: _builtins.str
     """For a DUPLICATE: the call it repeats, and which rule matched, in words."""
     duplicate_reason: _builtins.str
+    job_id: _builtins.str
+    """The job (multi-file or bulk upload) the call came from, if any."""
+    job_item_id: _builtins.str
     @_builtins.property
     def metadata(self) -> _common_pb2.CallMetadata: ...
     @_builtins.property
@@ -316,6 +439,10 @@ class Call(_message.Message):
         """When the call was handed to transcription; unset while it waits for a
         manual "process" (campaign auto-processing off).
         """
+
+    @_builtins.property
+    def agent(self) -> Global___AgentLink:
+        """The agent the call is linked to; unset when unlinked."""
 
     def __init__(
         self,
@@ -338,11 +465,669 @@ class Call(_message.Message):
         duplicate_of: _builtins.str = ...,
         duplicate_reason: _builtins.str = ...,
         queued_at: _timestamp_pb2.Timestamp | None = ...,
+        agent: Global___AgentLink | None = ...,
+        job_id: _builtins.str = ...,
+        job_item_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "queued_at", b"queued_at", "result", b"result", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "queued_at", b"queued_at", "result", b"result", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "metadata", b"metadata", "org_id", b"org_id", "queued_at", b"queued_at", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "job_id", b"job_id", "job_item_id", b"job_item_id", "metadata", b"metadata", "org_id", b"org_id", "queued_at", b"queued_at", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Call: _TypeAlias = Call  # noqa: Y015
+
+@_typing.final
+class AgentLink(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    code: _builtins.str
+    name: _builtins.str
+    method: Global___AgentLinkMethod.ValueType
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        method: Global___AgentLinkMethod.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "code", b"code", "method", b"method", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgentLink: _TypeAlias = AgentLink  # noqa: Y015
+
+@_typing.final
+class ListCallsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    CREATED_FROM_FIELD_NUMBER: _builtins.int
+    CREATED_TO_FIELD_NUMBER: _builtins.int
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    """Empty: every campaign of the organisation."""
+    agent_id: _builtins.str
+    flagged: Global___FlagFilter.ValueType
+    job_id: _builtins.str
+    page_size: _builtins.int
+    """1 to 200; 0 means 50."""
+    page_token: _builtins.str
+    """next_page_token of the previous page; empty for the first page."""
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.CallStatus.ValueType]:
+        """Empty lists match any status / source."""
+
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.UploadSource.ValueType]: ...
+    @_builtins.property
+    def created_from(self) -> _timestamp_pb2.Timestamp:
+        """Upload time range, inclusive from, exclusive to; unset bounds are open."""
+
+    @_builtins.property
+    def created_to(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        statuses: _abc.Iterable[_common_pb2.CallStatus.ValueType] | None = ...,
+        sources: _abc.Iterable[_common_pb2.UploadSource.ValueType] | None = ...,
+        agent_id: _builtins.str = ...,
+        created_from: _timestamp_pb2.Timestamp | None = ...,
+        created_to: _timestamp_pb2.Timestamp | None = ...,
+        flagged: Global___FlagFilter.ValueType = ...,
+        job_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_from", b"created_from", "created_to", b"created_to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "campaign_id", b"campaign_id", "created_from", b"created_from", "created_to", b"created_to", "flagged", b"flagged", "job_id", b"job_id", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "sources", b"sources", "statuses", b"statuses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallsRequest: _TypeAlias = ListCallsRequest  # noqa: Y015
+
+@_typing.final
+class ListCallsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALLS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___Call]: ...
+    def __init__(
+        self,
+        *,
+        calls: _abc.Iterable[Global___Call] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallsResponse: _TypeAlias = ListCallsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateCallMetadataRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    @_builtins.property
+    def metadata(self) -> _common_pb2.CallMetadata: ...
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The CallMetadata field names to replace (an empty value clears a field)."""
+
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        metadata: _common_pb2.CallMetadata | None = ...,
+        fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "fields", b"fields", "metadata", b"metadata", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCallMetadataRequest: _TypeAlias = UpdateCallMetadataRequest  # noqa: Y015
+
+@_typing.final
+class LinkAgentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    agent_id: _builtins.str
+    """Empty: unlink."""
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "call_id", b"call_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkAgentRequest: _TypeAlias = LinkAgentRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCallRequest: _TypeAlias = DeleteCallRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCallResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCallResponse: _TypeAlias = DeleteCallResponse  # noqa: Y015
+
+@_typing.final
+class RerunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    transcript_version: _builtins.int
+    """RunAnalysis only: the transcript version to analyse, 0 = the latest."""
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        transcript_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id", "transcript_version", b"transcript_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RerunRequest: _TypeAlias = RerunRequest  # noqa: Y015
+
+@_typing.final
+class PreviewBulkUploadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    FILE_NAMES_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    csv: _builtins.bytes
+    @_builtins.property
+    def file_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The names of the audio files the user selected."""
+
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        csv: _builtins.bytes = ...,
+        file_names: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "csv", b"csv", "file_names", b"file_names", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewBulkUploadRequest: _TypeAlias = PreviewBulkUploadRequest  # noqa: Y015
+
+@_typing.final
+class PreviewRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    MATCHED_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    line: _builtins.int
+    """The line a person sees in the CSV (the header is line 1)."""
+    file_name: _builtins.str
+    matched: _builtins.bool
+    """Whether a selected file has this row's name."""
+    @_builtins.property
+    def metadata(self) -> _common_pb2.CallMetadata: ...
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        line: _builtins.int = ...,
+        file_name: _builtins.str = ...,
+        metadata: _common_pb2.CallMetadata | None = ...,
+        matched: _builtins.bool = ...,
+        errors: _abc.Iterable[_builtins.str] | None = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["errors", b"errors", "file_name", b"file_name", "line", b"line", "matched", b"matched", "metadata", b"metadata", "warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewRow: _TypeAlias = PreviewRow  # noqa: Y015
+
+@_typing.final
+class BulkPreview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    FILES_WITHOUT_ROW_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    READY_ROWS_FIELD_NUMBER: _builtins.int
+    ready_rows: _builtins.int
+    """How many rows would be uploaded: matched and without errors."""
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___PreviewRow]: ...
+    @_builtins.property
+    def files_without_row(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Problems with the CSV as a whole (no file_name column, unreadable...)."""
+
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___PreviewRow] | None = ...,
+        files_without_row: _abc.Iterable[_builtins.str] | None = ...,
+        errors: _abc.Iterable[_builtins.str] | None = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+        ready_rows: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["errors", b"errors", "files_without_row", b"files_without_row", "ready_rows", b"ready_rows", "rows", b"rows", "warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BulkPreview: _TypeAlias = BulkPreview  # noqa: Y015
+
+@_typing.final
+class JobItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    LINE_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    CALL_STATUS_FIELD_NUMBER: _builtins.int
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    BYTES_RECEIVED_FIELD_NUMBER: _builtins.int
+    BYTES_PER_SECOND_FIELD_NUMBER: _builtins.int
+    UPLOAD_STARTED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    file_name: _builtins.str
+    line: _builtins.int
+    """The CSV line of a bulk item; 0 for a multi-file upload."""
+    state: Global___JobItemState.ValueType
+    call_id: _builtins.str
+    call_status: _common_pb2.CallStatus.ValueType
+    error_code: _builtins.str
+    error_message: _builtins.str
+    size_bytes: _builtins.int
+    """Progress of the upload, for the UI: size the client announced (0 if unknown),
+    bytes received so far, and the average speed since the upload started.
+    """
+    bytes_received: _builtins.int
+    bytes_per_second: _builtins.float
+    @_builtins.property
+    def metadata(self) -> _common_pb2.CallMetadata: ...
+    @_builtins.property
+    def upload_started_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        line: _builtins.int = ...,
+        metadata: _common_pb2.CallMetadata | None = ...,
+        state: Global___JobItemState.ValueType = ...,
+        call_id: _builtins.str = ...,
+        call_status: _common_pb2.CallStatus.ValueType = ...,
+        error_code: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        bytes_received: _builtins.int = ...,
+        bytes_per_second: _builtins.float = ...,
+        upload_started_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata", "upload_started_at", b"upload_started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_per_second", b"bytes_per_second", "bytes_received", b"bytes_received", "call_id", b"call_id", "call_status", b"call_status", "error_code", b"error_code", "error_message", b"error_message", "file_name", b"file_name", "id", b"id", "line", b"line", "metadata", b"metadata", "size_bytes", b"size_bytes", "state", b"state", "upload_started_at", b"upload_started_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobItem: _TypeAlias = JobItem  # noqa: Y015
+
+@_typing.final
+class JobCounts(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOTAL_FIELD_NUMBER: _builtins.int
+    PROCESSED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    COMPLETED_FIELD_NUMBER: _builtins.int
+    DUPLICATES_FIELD_NUMBER: _builtins.int
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    processed: _builtins.int
+    """Items whose processing is over, well or badly: completed + duplicates + failed."""
+    failed: _builtins.int
+    """Items refused at upload, or whose call FAILED."""
+    completed: _builtins.int
+    duplicates: _builtins.int
+    cancelled: _builtins.int
+    def __init__(
+        self,
+        *,
+        total: _builtins.int = ...,
+        processed: _builtins.int = ...,
+        failed: _builtins.int = ...,
+        completed: _builtins.int = ...,
+        duplicates: _builtins.int = ...,
+        cancelled: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "completed", b"completed", "duplicates", b"duplicates", "failed", b"failed", "processed", b"processed", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobCounts: _TypeAlias = JobCounts  # noqa: Y015
+
+@_typing.final
+class Job(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CANCELLED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    source: _common_pb2.UploadSource.ValueType
+    """UI (multi-file upload) or BULK (CSV)."""
+    status: Global___JobStatus.ValueType
+    @_builtins.property
+    def counts(self) -> Global___JobCounts: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobItem]:
+        """GetJob and CreateJob fill the items; ListJobs leaves them out."""
+
+    @_builtins.property
+    def metadata(self) -> _common_pb2.CallMetadata:
+        """A multi-file upload's metadata, applied to all its files."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def cancelled_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        source: _common_pb2.UploadSource.ValueType = ...,
+        status: Global___JobStatus.ValueType = ...,
+        counts: Global___JobCounts | None = ...,
+        items: _abc.Iterable[Global___JobItem] | None = ...,
+        metadata: _common_pb2.CallMetadata | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        cancelled_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cancelled_at", b"cancelled_at", "counts", b"counts", "created_at", b"created_at", "metadata", b"metadata"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "cancelled_at", b"cancelled_at", "counts", b"counts", "created_at", b"created_at", "id", b"id", "items", b"items", "metadata", b"metadata", "org_id", b"org_id", "source", b"source", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class JobFile(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    file_name: _builtins.str
+    size_bytes: _builtins.int
+    def __init__(
+        self,
+        *,
+        file_name: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_name", b"file_name", "size_bytes", b"size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobFile: _TypeAlias = JobFile  # noqa: Y015
+
+@_typing.final
+class CreateJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    source: _common_pb2.UploadSource.ValueType
+    """UPLOAD_SOURCE_UI: files + metadata (at most 20 files).
+    UPLOAD_SOURCE_BULK: csv + files (the selected files; the matched, error-free rows become items).
+    """
+    csv: _builtins.bytes
+    @_builtins.property
+    def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobFile]: ...
+    @_builtins.property
+    def metadata(self) -> _common_pb2.CallMetadata: ...
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        source: _common_pb2.UploadSource.ValueType = ...,
+        files: _abc.Iterable[Global___JobFile] | None = ...,
+        metadata: _common_pb2.CallMetadata | None = ...,
+        csv: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "csv", b"csv", "files", b"files", "metadata", b"metadata", "org_id", b"org_id", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateJobRequest: _TypeAlias = CreateJobRequest  # noqa: Y015
+
+@_typing.final
+class CreateJobResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    PREVIEW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job: ...
+    @_builtins.property
+    def preview(self) -> Global___BulkPreview:
+        """For a bulk job, the preview the items were taken from."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+        preview: Global___BulkPreview | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "preview", b"preview"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "preview", b"preview"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateJobResponse: _TypeAlias = CreateJobResponse  # noqa: Y015
+
+@_typing.final
+class GetJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    job_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobRequest: _TypeAlias = GetJobRequest  # noqa: Y015
+
+@_typing.final
+class ListJobsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    page_size: _builtins.int
+    """1 to 100; 0 means 20. Newest first."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJobsRequest: _TypeAlias = ListJobsRequest  # noqa: Y015
+
+@_typing.final
+class ListJobsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOBS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Job]: ...
+    def __init__(
+        self,
+        *,
+        jobs: _abc.Iterable[Global___Job] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJobsResponse: _TypeAlias = ListJobsResponse  # noqa: Y015

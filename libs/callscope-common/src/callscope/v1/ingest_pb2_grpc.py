@@ -49,6 +49,61 @@ class IngestStub:
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
                 _registered_method=True)
+        self.ListCalls = channel.unary_unary(
+                '/callscope.v1.Ingest/ListCalls',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.ListCallsRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.ListCallsResponse.FromString,
+                _registered_method=True)
+        self.UpdateCallMetadata = channel.unary_unary(
+                '/callscope.v1.Ingest/UpdateCallMetadata',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.UpdateCallMetadataRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
+        self.LinkAgent = channel.unary_unary(
+                '/callscope.v1.Ingest/LinkAgent',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.LinkAgentRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
+        self.DeleteCall = channel.unary_unary(
+                '/callscope.v1.Ingest/DeleteCall',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.DeleteCallRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.DeleteCallResponse.FromString,
+                _registered_method=True)
+        self.RerunTranscription = channel.unary_unary(
+                '/callscope.v1.Ingest/RerunTranscription',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.RerunRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
+        self.RunAnalysis = channel.unary_unary(
+                '/callscope.v1.Ingest/RunAnalysis',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.RerunRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
+        self.PreviewBulkUpload = channel.unary_unary(
+                '/callscope.v1.Ingest/PreviewBulkUpload',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.PreviewBulkUploadRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.BulkPreview.FromString,
+                _registered_method=True)
+        self.CreateJob = channel.unary_unary(
+                '/callscope.v1.Ingest/CreateJob',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.CreateJobRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.CreateJobResponse.FromString,
+                _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/callscope.v1.Ingest/GetJob',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Job.FromString,
+                _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/callscope.v1.Ingest/ListJobs',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/callscope.v1.Ingest/CancelJob',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Job.FromString,
+                _registered_method=True)
 
 
 class IngestServicer:
@@ -81,6 +136,86 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCalls(self, request, context):
+        """Call management. Every request names the organisation; another
+        organisation's call is NOT_FOUND, never FORBIDDEN.
+        Lists calls, newest first, with filters and cursor pagination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCallMetadata(self, request, context):
+        """Replaces the named metadata fields (validated like an upload's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkAgent(self, request, context):
+        """Links the call to one of its campaign's agents, or unlinks it (empty agent_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCall(self, request, context):
+        """Deletes the call's audio and record, and announces `calls.deleted` so every
+        owner deletes its transcript and analysis versions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RerunTranscription(self, request, context):
+        """Re-runs transcription (then analysis) on a finished call: new versions, old ones kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunAnalysis(self, request, context):
+        """Re-runs analysis on a transcript version of a finished call: a new version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewBulkUpload(self, request, context):
+        """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
+        Checks a bulk CSV against the names of the files the user selected; stores nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateJob(self, request, context):
+        """Creates a job whose items are then uploaded one by one with UploadCall
+        (UploadHeader.job_id and job_item_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJob(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +233,61 @@ def add_IngestServicer_to_server(servicer, server):
                     servicer.ProcessCall,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'ListCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalls,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.ListCallsRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.ListCallsResponse.SerializeToString,
+            ),
+            'UpdateCallMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCallMetadata,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.UpdateCallMetadataRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'LinkAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkAgent,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.LinkAgentRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'DeleteCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCall,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.DeleteCallRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.DeleteCallResponse.SerializeToString,
+            ),
+            'RerunTranscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerunTranscription,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.RerunRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'RunAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunAnalysis,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.RerunRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'PreviewBulkUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewBulkUpload,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.PreviewBulkUploadRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.BulkPreview.SerializeToString,
+            ),
+            'CreateJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateJob,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.CreateJobRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.CreateJobResponse.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.GetJobRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Job.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.ListJobsRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.GetJobRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +371,303 @@ class Ingest:
             '/callscope.v1.Ingest/ProcessCall',
             callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.SerializeToString,
             callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/ListCalls',
+            callscope_dot_v1_dot_ingest__pb2.ListCallsRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.ListCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCallMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/UpdateCallMetadata',
+            callscope_dot_v1_dot_ingest__pb2.UpdateCallMetadataRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/LinkAgent',
+            callscope_dot_v1_dot_ingest__pb2.LinkAgentRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/DeleteCall',
+            callscope_dot_v1_dot_ingest__pb2.DeleteCallRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.DeleteCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerunTranscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/RerunTranscription',
+            callscope_dot_v1_dot_ingest__pb2.RerunRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/RunAnalysis',
+            callscope_dot_v1_dot_ingest__pb2.RerunRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewBulkUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/PreviewBulkUpload',
+            callscope_dot_v1_dot_ingest__pb2.PreviewBulkUploadRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.BulkPreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/CreateJob',
+            callscope_dot_v1_dot_ingest__pb2.CreateJobRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.CreateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/GetJob',
+            callscope_dot_v1_dot_ingest__pb2.GetJobRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/ListJobs',
+            callscope_dot_v1_dot_ingest__pb2.ListJobsRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/CancelJob',
+            callscope_dot_v1_dot_ingest__pb2.GetJobRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,

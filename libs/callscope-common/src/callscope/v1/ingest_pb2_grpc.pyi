@@ -45,6 +45,35 @@ class IngestStub:
     """Queues a PENDING call that was held because its campaign's auto-processing
     is off; FAILED_PRECONDITION when the call is not waiting to be processed.
     """
+    ListCalls: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ListCallsRequest, _ingest_pb2.ListCallsResponse]
+    """Call management. Every request names the organisation; another
+    organisation's call is NOT_FOUND, never FORBIDDEN.
+    Lists calls, newest first, with filters and cursor pagination.
+    """
+    UpdateCallMetadata: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.UpdateCallMetadataRequest, _ingest_pb2.Call]
+    """Replaces the named metadata fields (validated like an upload's)."""
+    LinkAgent: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.LinkAgentRequest, _ingest_pb2.Call]
+    """Links the call to one of its campaign's agents, or unlinks it (empty agent_id)."""
+    DeleteCall: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.DeleteCallRequest, _ingest_pb2.DeleteCallResponse]
+    """Deletes the call's audio and record, and announces `calls.deleted` so every
+    owner deletes its transcript and analysis versions.
+    """
+    RerunTranscription: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.RerunRequest, _ingest_pb2.Call]
+    """Re-runs transcription (then analysis) on a finished call: new versions, old ones kept."""
+    RunAnalysis: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.RerunRequest, _ingest_pb2.Call]
+    """Re-runs analysis on a transcript version of a finished call: a new version."""
+    PreviewBulkUpload: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.PreviewBulkUploadRequest, _ingest_pb2.BulkPreview]
+    """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
+    Checks a bulk CSV against the names of the files the user selected; stores nothing.
+    """
+    CreateJob: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.CreateJobRequest, _ingest_pb2.CreateJobResponse]
+    """Creates a job whose items are then uploaded one by one with UploadCall
+    (UploadHeader.job_id and job_item_id).
+    """
+    GetJob: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.GetJobRequest, _ingest_pb2.Job]
+    ListJobs: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ListJobsRequest, _ingest_pb2.ListJobsResponse]
+    CancelJob: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.GetJobRequest, _ingest_pb2.Job]
+    """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished."""
 
 @_typing.type_check_only
 class IngestAsyncStub(IngestStub):
@@ -63,6 +92,35 @@ class IngestAsyncStub(IngestStub):
     """Queues a PENDING call that was held because its campaign's auto-processing
     is off; FAILED_PRECONDITION when the call is not waiting to be processed.
     """
+    ListCalls: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ListCallsRequest, _ingest_pb2.ListCallsResponse]  # type: ignore[assignment]
+    """Call management. Every request names the organisation; another
+    organisation's call is NOT_FOUND, never FORBIDDEN.
+    Lists calls, newest first, with filters and cursor pagination.
+    """
+    UpdateCallMetadata: _aio.UnaryUnaryMultiCallable[_ingest_pb2.UpdateCallMetadataRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Replaces the named metadata fields (validated like an upload's)."""
+    LinkAgent: _aio.UnaryUnaryMultiCallable[_ingest_pb2.LinkAgentRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Links the call to one of its campaign's agents, or unlinks it (empty agent_id)."""
+    DeleteCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.DeleteCallRequest, _ingest_pb2.DeleteCallResponse]  # type: ignore[assignment]
+    """Deletes the call's audio and record, and announces `calls.deleted` so every
+    owner deletes its transcript and analysis versions.
+    """
+    RerunTranscription: _aio.UnaryUnaryMultiCallable[_ingest_pb2.RerunRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Re-runs transcription (then analysis) on a finished call: new versions, old ones kept."""
+    RunAnalysis: _aio.UnaryUnaryMultiCallable[_ingest_pb2.RerunRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Re-runs analysis on a transcript version of a finished call: a new version."""
+    PreviewBulkUpload: _aio.UnaryUnaryMultiCallable[_ingest_pb2.PreviewBulkUploadRequest, _ingest_pb2.BulkPreview]  # type: ignore[assignment]
+    """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
+    Checks a bulk CSV against the names of the files the user selected; stores nothing.
+    """
+    CreateJob: _aio.UnaryUnaryMultiCallable[_ingest_pb2.CreateJobRequest, _ingest_pb2.CreateJobResponse]  # type: ignore[assignment]
+    """Creates a job whose items are then uploaded one by one with UploadCall
+    (UploadHeader.job_id and job_item_id).
+    """
+    GetJob: _aio.UnaryUnaryMultiCallable[_ingest_pb2.GetJobRequest, _ingest_pb2.Job]  # type: ignore[assignment]
+    ListJobs: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ListJobsRequest, _ingest_pb2.ListJobsResponse]  # type: ignore[assignment]
+    CancelJob: _aio.UnaryUnaryMultiCallable[_ingest_pb2.GetJobRequest, _ingest_pb2.Job]  # type: ignore[assignment]
+    """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished."""
 
 class IngestServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -96,5 +154,100 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         """Queues a PENDING call that was held because its campaign's auto-processing
         is off; FAILED_PRECONDITION when the call is not waiting to be processed.
         """
+
+    @_abc_1.abstractmethod
+    def ListCalls(
+        self,
+        request: _ingest_pb2.ListCallsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.ListCallsResponse, _abc.Awaitable[_ingest_pb2.ListCallsResponse]]:
+        """Call management. Every request names the organisation; another
+        organisation's call is NOT_FOUND, never FORBIDDEN.
+        Lists calls, newest first, with filters and cursor pagination.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateCallMetadata(
+        self,
+        request: _ingest_pb2.UpdateCallMetadataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Replaces the named metadata fields (validated like an upload's)."""
+
+    @_abc_1.abstractmethod
+    def LinkAgent(
+        self,
+        request: _ingest_pb2.LinkAgentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Links the call to one of its campaign's agents, or unlinks it (empty agent_id)."""
+
+    @_abc_1.abstractmethod
+    def DeleteCall(
+        self,
+        request: _ingest_pb2.DeleteCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.DeleteCallResponse, _abc.Awaitable[_ingest_pb2.DeleteCallResponse]]:
+        """Deletes the call's audio and record, and announces `calls.deleted` so every
+        owner deletes its transcript and analysis versions.
+        """
+
+    @_abc_1.abstractmethod
+    def RerunTranscription(
+        self,
+        request: _ingest_pb2.RerunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Re-runs transcription (then analysis) on a finished call: new versions, old ones kept."""
+
+    @_abc_1.abstractmethod
+    def RunAnalysis(
+        self,
+        request: _ingest_pb2.RerunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Re-runs analysis on a transcript version of a finished call: a new version."""
+
+    @_abc_1.abstractmethod
+    def PreviewBulkUpload(
+        self,
+        request: _ingest_pb2.PreviewBulkUploadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.BulkPreview, _abc.Awaitable[_ingest_pb2.BulkPreview]]:
+        """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
+        Checks a bulk CSV against the names of the files the user selected; stores nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateJob(
+        self,
+        request: _ingest_pb2.CreateJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.CreateJobResponse, _abc.Awaitable[_ingest_pb2.CreateJobResponse]]:
+        """Creates a job whose items are then uploaded one by one with UploadCall
+        (UploadHeader.job_id and job_item_id).
+        """
+
+    @_abc_1.abstractmethod
+    def GetJob(
+        self,
+        request: _ingest_pb2.GetJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Job, _abc.Awaitable[_ingest_pb2.Job]]: ...
+
+    @_abc_1.abstractmethod
+    def ListJobs(
+        self,
+        request: _ingest_pb2.ListJobsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.ListJobsResponse, _abc.Awaitable[_ingest_pb2.ListJobsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CancelJob(
+        self,
+        request: _ingest_pb2.GetJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Job, _abc.Awaitable[_ingest_pb2.Job]]:
+        """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished."""
 
 def add_IngestServicer_to_server(servicer: IngestServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,54 @@
+"""One table from error codes to HTTP statuses, and the mapping of peers' gRPC errors."""
+
+from __future__ import annotations
+
+import grpc
+
+from callscope_gateway.domain.errors import GatewayError
+
+# The gRPC trailing-metadata key ingest uses for a rejection's stable code.
+REJECTION_CODE_KEY = "rejection-code"
+
+# HTTP status for each error code, the gateway's own and ingest's rejections alike.
+HTTP_STATUS = {
+    "invalid_api_key": 401,
+    "not_authenticated": 401,
+    "forbidden": 403,
+    "wrong_campaign": 403,
+    "not_found": 404,
+    "not_processable": 409,
+    "conflict": 409,
+    "missing_file": 400,
+    "malformed_form": 400,
+    "one_file_per_request": 400,
+    "upload_interrupted": 400,
+    "invalid_request": 400,
+    "empty_file": 400,
+    "file_too_large": 413,
+    "unsupported_format": 415,
+    "no_audio_stream": 415,
+    "corrupted_audio": 422,
+    "too_short": 422,
+    "too_long": 422,
+    "too_many_channels": 422,
+    "invalid_metadata": 422,
+    "rate_limited": 429,
+    "service_unavailable": 503,
+}
+
+
+def from_rpc(error: grpc.aio.AioRpcError, not_found: str = "not found") -> GatewayError:
+    """The GatewayError for a peer's gRPC error; re-raises errors that are our own bugs."""
+    code = error.code()
+    if code == grpc.StatusCode.NOT_FOUND:
+        return GatewayError("not_found", not_found)
+    rejection = dict(error.trailing_metadata() or ()).get(REJECTION_CODE_KEY)
+    if isinstance(rejection, str) and rejection in HTTP_STATUS:
+        return GatewayError(rejection, error.details() or rejection)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return GatewayError("conflict", error.details() or "not possible in the current state")
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return GatewayError("invalid_request", error.details() or "invalid request")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return GatewayError("service_unavailable", "a service is unavailable; try again shortly")
+    raise error
