@@ -72,6 +72,9 @@ class RegisterCall:
     source: UploadSource
     file_name: str
     metadata: CallMetadata
+    # Set when the upload is an item of a job.
+    job_id: str = ""
+    job_item_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ async def register_call(
         created_at=now,
         updated_at=now,
         status_history=((CallStatus.PENDING, now),),
+        job_id=command.job_id,
+        job_item_id=command.job_item_id,
     )
     if duplicate is not None:
         original, reason = duplicate

@@ -45,6 +45,15 @@ def call_view(call: ingest_pb2.Call) -> dict[str, Any]:
         "queued": call.HasField("queued_at"),
         "duplicate_of": call.duplicate_of or None,
         "duplicate_reason": call.duplicate_reason or None,
+        "agent": {
+            "id": call.agent.agent_id,
+            "code": call.agent.code,
+            "name": call.agent.name,
+            "linked_by": _enum(ingest_pb2.AgentLinkMethod, call.agent.method, "AGENT_LINK_METHOD_"),
+        }
+        if call.HasField("agent")
+        else None,
+        "job_id": call.job_id or None,
         "created_at": _time(call.created_at),
         "updated_at": _time(call.updated_at),
     }

@@ -11,6 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from callscope_ingest.domain.calls import (
+    AgentLink,
+    AgentLinkMethod,
     Call,
     CallResult,
     Failure,
@@ -120,6 +122,9 @@ def _to_document(call: Call) -> Document:
         "duplicate_reason": call.duplicate_reason,
         "queued_at": call.queued_at,
         "status_history": [{"status": s.value, "at": at} for s, at in call.status_history],
+        "agent": dataclasses.asdict(call.agent) if call.agent else None,
+        "job_id": call.job_id,
+        "job_item_id": call.job_item_id,
     }
 
 
@@ -156,6 +161,20 @@ def _from_document(document: Document) -> Call:
             (CallStatus(entry["status"]), entry["at"])
             for entry in document.get("status_history", [])
         ),
+        agent=_agent_link(document.get("agent")),
+        job_id=document.get("job_id", ""),
+        job_item_id=document.get("job_item_id", ""),
+    )
+
+
+def _agent_link(document: Document | None) -> AgentLink | None:
+    if not document:
+        return None
+    return AgentLink(
+        agent_id=document["agent_id"],
+        code=document["code"],
+        name=document["name"],
+        method=AgentLinkMethod(document["method"]),
     )
 
 

@@ -49,6 +49,24 @@ class Failure:
     reason: str
 
 
+class AgentLinkMethod(StrEnum):
+    """How a call came to be linked to an agent."""
+
+    METADATA = "METADATA"
+    FILE_NAME = "FILE_NAME"
+    MANUAL = "MANUAL"
+
+
+@dataclass(frozen=True)
+class AgentLink:
+    """The agent a call is linked to, as the directory knew them when linked."""
+
+    agent_id: str
+    code: str
+    name: str
+    method: AgentLinkMethod
+
+
 @dataclass(frozen=True)
 class Call:
     """One uploaded recording and where it is in the pipeline."""
@@ -74,6 +92,10 @@ class Call:
     # "process" because its campaign's auto-processing is off.
     queued_at: dt.datetime | None = None
     status_history: tuple[tuple[CallStatus, dt.datetime], ...] = field(default=())
+    agent: AgentLink | None = None
+    # The job (multi-file or bulk upload) and its item the call came from, if any.
+    job_id: str = ""
+    job_item_id: str = ""
 
 
 def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:

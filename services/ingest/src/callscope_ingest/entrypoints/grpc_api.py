@@ -208,6 +208,16 @@ def call_to_proto(call: Call) -> ingest_pb2.Call:
         duplicate_of=call.duplicate_of,
         duplicate_reason=call.duplicate_reason,
         queued_at=_timestamp(call.queued_at) if call.queued_at else None,
+        agent=ingest_pb2.AgentLink(
+            agent_id=call.agent.agent_id,
+            code=call.agent.code,
+            name=call.agent.name,
+            method=ingest_pb2.AgentLinkMethod.Value(f"AGENT_LINK_METHOD_{call.agent.method}"),
+        )
+        if call.agent
+        else None,
+        job_id=call.job_id,
+        job_item_id=call.job_item_id,
     )
     if call.result is not None:
         message.result.CopyFrom(
