@@ -1,4 +1,4 @@
-"""The directory in MongoDB: orgs, users, campaigns, checks and api_keys (owned by the gateway)."""
+"""The directory in MongoDB: orgs, users, campaigns, checks, api_keys and agents (the gateway's)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from callscope_gateway.domain.api_keys import ApiKeyScope, NewApiKey
+from callscope_gateway.domain.access import Role
+from callscope_gateway.domain.agents import Agent, agent_code_key
+from callscope_gateway.domain.api_keys import ApiKeyRecord, ApiKeyScope, NewApiKey
 from callscope_gateway.domain.default_checks import CheckDefinition
-from callscope_gateway.domain.directory import Campaign
+from callscope_gateway.domain.directory import Campaign, CampaignSummary
+from callscope_gateway.domain.users import User, normalise_email
 
 Document = dict[str, Any]
 
@@ -29,6 +32,7 @@ class MongoDirectory:
         self._campaigns = database["campaigns"]
         self._checks = database["checks"]
         self._api_keys = database["api_keys"]
+        self._agents = database["agents"]
 
     async def ensure_indexes(self) -> None:
         """Unique keys that make lookups fast and duplicates impossible."""
@@ -36,6 +40,11 @@ class MongoDirectory:
         await self._users.create_index("email", unique=True)
         await self._api_keys.create_index("hash", unique=True)
         await self._checks.create_index([("campaign_id", 1), ("position", 1)])
+        await self._api_keys.create_index([("org_id", 1), ("campaign_id", 1)])
+        await self._campaigns.create_index("org_id")
+        # One agent per code in an organisation, whatever the case it was typed in.
+        await self._agents.create_index([("org_id", 1), ("code_key", 1)], unique=True)
+        await self._agents.create_index("campaign_ids")
 
     async def find_org_by_slug(self, slug: str) -> str | None:
         """The id of the organisation with this slug."""
@@ -64,6 +73,18 @@ class MongoDirectory:
             }
         )
         return user_id
+
+    async def find_user_by_email(self, email: str) -> tuple[User, str] | None:
+        """The user with this login and their password hash."""
+        document = await self._users.find_one({"email": normalise_email(email)})
+        if document is None:
+            return None
+        return _user(document), str(document["password_hash"])
+
+    async def get_user(self, user_id: str) -> User | None:
+        """A user by id, as stored now (so a changed role counts at once)."""
+        document = await self._users.find_one({"_id": user_id})
+        return _user(document) if document is not None else None
 
     async def set_user_password(self, email: str, password_hash: str) -> None:
         """Replaces a user's password hash."""
@@ -113,6 +134,32 @@ class MongoDirectory:
             {"_id": campaign_id, "org_id": org_id}, {"$set": {"auto_processing": enabled}}
         )
 
+    async def list_campaigns(
+        self, org_id: str, campaign_id: str | None = None
+    ) -> list[CampaignSummary]:
+        """The organisation's campaigns by creation time (only campaign_id's when given)."""
+        query: Document = {"org_id": org_id}
+        if campaign_id is not None:
+            query["_id"] = campaign_id
+        return [
+            _campaign_summary(document)
+            async for document in self._campaigns.find(query).sort([("created_at", 1), ("_id", 1)])
+        ]
+
+    async def update_campaign(self, org_id: str, campaign_id: str, changes: Document) -> bool:
+        """Sets some of a campaign's settings; False when the organisation has no such campaign."""
+        result = await self._campaigns.update_one(
+            {"_id": campaign_id, "org_id": org_id}, {"$set": changes}
+        )
+        return result.matched_count == 1
+
+    async def existing_campaign_ids(self, org_id: str, campaign_ids: list[str]) -> set[str]:
+        """Which of these ids are campaigns of the organisation."""
+        if not campaign_ids:
+            return set()
+        cursor = self._campaigns.find({"_id": {"$in": campaign_ids}, "org_id": org_id}, {"_id": 1})
+        return {str(document["_id"]) async for document in cursor}
+
     async def find_campaign_by_name(self, org_id: str, name: str) -> str | None:
         """The id of an organisation's campaign with this name."""
         document = await self._campaigns.find_one({"org_id": org_id, "name": name}, {"_id": 1})
@@ -136,22 +183,54 @@ class MongoDirectory:
             checks=tuple(checks),
         )
 
-    async def store_api_key(self, org_id: str, campaign_id: str, key: NewApiKey) -> str:
-        """Keeps a new key's hash (never the key itself)."""
+    async def store_api_key(
+        self,
+        org_id: str,
+        campaign_id: str,
+        key: NewApiKey,
+        *,
+        name: str = "",
+        rate_limit_per_minute: int | None = None,
+    ) -> str:
+        """Keeps a new key's hash (never the key itself); no rate limit means the default."""
         key_id = _new_id()
         await self._api_keys.insert_one(
             {
                 "_id": key_id,
                 "org_id": org_id,
                 "campaign_id": campaign_id,
+                "name": name,
                 "hash": key.hash,
                 "display_prefix": key.display_prefix,
+                "rate_limit_per_minute": rate_limit_per_minute,
                 "created_at": dt.datetime.now(dt.UTC),
                 "revoked_at": None,
                 "last_used_at": None,
             }
         )
         return key_id
+
+    async def get_api_key(self, org_id: str, key_id: str) -> ApiKeyRecord | None:
+        """A key of the organisation, as listed (never its hash)."""
+        document = await self._api_keys.find_one({"_id": key_id, "org_id": org_id})
+        return _api_key_record(document) if document is not None else None
+
+    async def list_api_keys(self, org_id: str, campaign_id: str) -> list[ApiKeyRecord]:
+        """A campaign's keys, revoked ones included, oldest first."""
+        cursor = self._api_keys.find({"org_id": org_id, "campaign_id": campaign_id}).sort(
+            [("created_at", 1), ("_id", 1)]
+        )
+        return [_api_key_record(document) async for document in cursor]
+
+    async def revoke_api_key(self, org_id: str, key_id: str, at: dt.datetime) -> bool:
+        """Marks a key revoked (keeping the first revocation time); False when there is none."""
+        document = await self._api_keys.find_one({"_id": key_id, "org_id": org_id}, {"_id": 1})
+        if document is None:
+            return False
+        await self._api_keys.update_one(
+            {"_id": key_id, "org_id": org_id, "revoked_at": None}, {"$set": {"revoked_at": at}}
+        )
+        return True
 
     async def resolve_api_key(self, key_hash: str, at: dt.datetime) -> ApiKeyScope | None:
         """The scope of an unrevoked key with this hash, recording its use."""
@@ -164,7 +243,106 @@ class MongoDirectory:
             key_id=str(document["_id"]),
             org_id=document["org_id"],
             campaign_id=document["campaign_id"],
+            rate_limit_per_minute=document.get("rate_limit_per_minute"),
         )
+
+    async def create_agent(
+        self, org_id: str, name: str, code: str, campaign_ids: tuple[str, ...]
+    ) -> Agent:
+        """A new agent; DuplicateKeyError when the organisation already has the code."""
+        agent = Agent(id=_new_id(), org_id=org_id, name=name, code=code, campaign_ids=campaign_ids)
+        await self._agents.insert_one(
+            {
+                "_id": agent.id,
+                "org_id": org_id,
+                "name": name,
+                "code": code,
+                "code_key": agent_code_key(code),
+                "campaign_ids": list(campaign_ids),
+                "created_at": dt.datetime.now(dt.UTC),
+            }
+        )
+        return agent
+
+    async def get_agent(self, org_id: str, agent_id: str) -> Agent | None:
+        """An agent of the organisation."""
+        document = await self._agents.find_one({"_id": agent_id, "org_id": org_id})
+        return _agent(document) if document is not None else None
+
+    async def find_agent(self, org_id: str, campaign_id: str, code: str) -> Agent | None:
+        """The organisation's agent with this code (any case), if it works on the campaign."""
+        document = await self._agents.find_one(
+            {"org_id": org_id, "code_key": agent_code_key(code), "campaign_ids": campaign_id}
+        )
+        return _agent(document) if document is not None else None
+
+    async def list_agents(self, org_id: str, campaign_id: str | None = None) -> list[Agent]:
+        """The organisation's agents by code (only the campaign's when given)."""
+        query: Document = {"org_id": org_id}
+        if campaign_id is not None:
+            query["campaign_ids"] = campaign_id
+        return [_agent(document) async for document in self._agents.find(query).sort("code_key", 1)]
+
+    async def update_agent(self, org_id: str, agent_id: str, changes: Document) -> Agent | None:
+        """Sets some of an agent's fields; None when there is no such agent.
+
+        A new code brings its code_key along; DuplicateKeyError when another agent has it.
+        """
+        update = dict(changes)
+        if "code" in update:
+            update["code_key"] = agent_code_key(update["code"])
+        if "campaign_ids" in update:
+            update["campaign_ids"] = list(update["campaign_ids"])
+        result = await self._agents.update_one(
+            {"_id": agent_id, "org_id": org_id}, {"$set": update}
+        )
+        if result.matched_count == 0:
+            return None
+        return await self.get_agent(org_id, agent_id)
+
+
+def _user(document: Document) -> User:
+    return User(
+        id=str(document["_id"]),
+        org_id=document["org_id"],
+        email=document["email"],
+        role=Role(document["role"]),
+    )
+
+
+def _campaign_summary(document: Document) -> CampaignSummary:
+    return CampaignSummary(
+        id=str(document["_id"]),
+        org_id=document["org_id"],
+        name=document["name"],
+        flag_threshold=float(document["flag_threshold"]),
+        auto_processing=bool(document.get("auto_processing", True)),
+        created_at=document.get("created_at"),
+    )
+
+
+def _api_key_record(document: Document) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=str(document["_id"]),
+        org_id=document["org_id"],
+        campaign_id=document["campaign_id"],
+        name=document.get("name", ""),
+        display_prefix=document["display_prefix"],
+        rate_limit_per_minute=document.get("rate_limit_per_minute"),
+        created_at=document["created_at"],
+        last_used_at=document.get("last_used_at"),
+        revoked_at=document.get("revoked_at"),
+    )
+
+
+def _agent(document: Document) -> Agent:
+    return Agent(
+        id=str(document["_id"]),
+        org_id=document["org_id"],
+        name=document["name"],
+        code=document["code"],
+        campaign_ids=tuple(document.get("campaign_ids", ())),
+    )
 
 
 def _check(definition: Document) -> CheckDefinition:

@@ -31,6 +31,9 @@ class Permission(StrEnum):
     MANAGE_API_KEYS = "manage API keys"
     CONFIGURE_CAMPAIGNS = "change campaign settings"
     MANAGE_AGENTS = "manage agents"
+    VIEW_CAMPAIGNS = "view campaigns and their settings"
+    VIEW_AGENTS = "view agents"
+    MANAGE_USERS = "create users"
 
 
 _STAFF = frozenset({Role.MANAGER, Role.COMPLIANCE_OFFICER, Role.SENIOR_MANAGER, Role.OWNER})
@@ -43,7 +46,21 @@ _GRANTED: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_API_KEYS: _SENIOR,
     Permission.CONFIGURE_CAMPAIGNS: _SENIOR,
     Permission.MANAGE_AGENTS: _SENIOR,
+    # Every user sees the campaigns of the organisation (agents need to know theirs);
+    # an API key sees only its own campaign (`sees_campaign`).
+    Permission.VIEW_CAMPAIGNS: _STAFF | {Role.AGENT, Role.API_KEY},
+    # Integrations read agent codes to send with uploads; agents see their own calls only.
+    Permission.VIEW_AGENTS: _STAFF | {Role.API_KEY},
+    Permission.MANAGE_USERS: frozenset({Role.OWNER}),
 }
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """The configurable parts of authentication: session lifetime and the default key limit."""
+
+    session_ttl_s: int = 12 * 3600
+    default_rate_limit_per_minute: int = 600
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -27,6 +28,23 @@ class ApiKeyScope:
     key_id: str
     org_id: str
     campaign_id: str
+    # The key's own requests-per-minute limit; None means the gateway's default.
+    rate_limit_per_minute: int | None = None
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A key as its campaign's key list shows it: never the hash, never the key."""
+
+    id: str
+    org_id: str
+    campaign_id: str
+    name: str
+    display_prefix: str
+    rate_limit_per_minute: int | None
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
 
 
 def generate_api_key() -> NewApiKey:

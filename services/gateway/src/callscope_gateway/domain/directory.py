@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from callscope_gateway.domain.default_checks import CheckDefinition
@@ -17,6 +18,18 @@ class Campaign:
     flag_threshold: float
     auto_processing: bool
     checks: tuple[CheckDefinition, ...]
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """A campaign's settings without its checks, as campaign lists show it."""
+
+    id: str
+    org_id: str
+    name: str
+    flag_threshold: float
+    auto_processing: bool
+    created_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
