@@ -13,9 +13,12 @@ from callscope_common.grpc_server import create_server, mark_serving
 from callscope_common.lifecycle import run_until_shutdown
 from callscope_common.mongo import create_mongo_client, service_database
 
-from callscope_gateway import handlers
+from callscope_gateway import directory_handlers, handlers
 from callscope_gateway.adapters.grpc_clients import PeerClients
 from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.adapters.mongo_rate_limit import MongoRateLimiter
+from callscope_gateway.adapters.mongo_sessions import MongoSessionStore
+from callscope_gateway.domain.access import AccessPolicy
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.directory_grpc import DirectoryServicer
 from callscope_gateway.entrypoints.http_api import create_app
@@ -40,8 +43,13 @@ async def serve(settings: GatewaySettings) -> None:
         stack.push_async_callback(mongo.close)
         directory = MongoDirectory(service_database(mongo, settings))
         await directory.ensure_indexes()
+        sessions = MongoSessionStore(service_database(mongo, settings))
+        await sessions.ensure_indexes()
+        rate_limiter = MongoRateLimiter(service_database(mongo, settings))
+        await rate_limiter.ensure_indexes()
         if settings.demo_credentials_file is not None:
-            await handlers.ensure_demo(directory, settings.demo_credentials_file)
+            demo = await handlers.ensure_demo(directory, settings.demo_credentials_file)
+            await directory_handlers.ensure_demo_agent(directory, demo.org_id, demo.campaign_id)
         peers = PeerClients(settings.ingest_addr, settings.transcripts_addr, settings.analyses_addr)
         stack.push_async_callback(peers.close)
 
@@ -51,7 +59,19 @@ async def serve(settings: GatewaySettings) -> None:
         stack.push_async_callback(server.stop, 5)
         await mark_serving(health, "callscope.v1.Directory")
 
-        app = create_app(ApiContext(directory=directory, peers=peers))
+        policy = AccessPolicy(
+            session_ttl_s=settings.session_ttl_s,
+            default_rate_limit_per_minute=settings.api_key_rate_limit_per_minute,
+        )
+        app = create_app(
+            ApiContext(
+                directory=directory,
+                peers=peers,
+                sessions=sessions,
+                rate_limiter=rate_limiter,
+                policy=policy,
+            )
+        )
         config = uvicorn.Config(
             app,
             host=settings.http_host,

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from callscope_gateway.domain.access import Role
 from callscope_gateway.domain.agents import Agent, agent_code_key
@@ -293,12 +294,29 @@ class MongoDirectory:
             update["code_key"] = agent_code_key(update["code"])
         if "campaign_ids" in update:
             update["campaign_ids"] = list(update["campaign_ids"])
-        result = await self._agents.update_one(
-            {"_id": agent_id, "org_id": org_id}, {"$set": update}
-        )
+        try:
+            result = await self._agents.update_one(
+                {"_id": agent_id, "org_id": org_id}, {"$set": update}
+            )
+        except DuplicateKeyError:
+            raise
+        except OperationFailure as error:
+            if _violates_unique_index(error):
+                raise DuplicateKeyError(str(error), 11000, error.details) from error
+            raise
         if result.matched_count == 0:
             return None
         return await self.get_agent(org_id, agent_id)
+
+
+def _violates_unique_index(error: OperationFailure) -> bool:
+    """Whether an update broke a unique index.
+
+    MongoDB reports that as DuplicateKeyError (code 11000) on inserts and updates
+    alike; FerretDB 1.x does on inserts but answers an update with InternalError
+    "UNIQUE constraint failed".
+    """
+    return error.code == 11000 or "UNIQUE constraint failed" in str(error)
 
 
 def _user(document: Document) -> User:

@@ -38,6 +38,8 @@ class Session:
 def new_session(now: dt.datetime, ttl_s: int) -> NewSession:
     """A session token carrying 256 random bits, expiring ttl_s seconds from now."""
     token = secrets.token_urlsafe(32)
+    # Stored dates keep milliseconds; cut to them so that the answer equals what is kept.
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     return NewSession(
         token=token,
         token_hash=hash_session_token(token),

@@ -9,14 +9,20 @@ from fastapi import Depends, Request
 
 from callscope_gateway.adapters.grpc_clients import PeerClients
 from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.adapters.mongo_rate_limit import MongoRateLimiter
+from callscope_gateway.adapters.mongo_sessions import MongoSessionStore
+from callscope_gateway.domain.access import AccessPolicy
 
 
 @dataclass(frozen=True)
 class ApiContext:
-    """The directory and the peer clients."""
+    """The directory, the peer clients, login sessions and API-key rate limiting."""
 
     directory: MongoDirectory
     peers: PeerClients
+    sessions: MongoSessionStore
+    rate_limiter: MongoRateLimiter
+    policy: AccessPolicy
 
 
 def _context(request: Request) -> ApiContext:

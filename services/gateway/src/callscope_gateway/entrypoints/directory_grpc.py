@@ -1,4 +1,4 @@
-"""The `Directory` gRPC service: API key resolution and campaign lookups for other services."""
+"""The `Directory` gRPC service: API keys, campaigns and agents, looked up for other services."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from callscope.v1 import common_pb2, directory_pb2, directory_pb2_grpc
 
 from callscope_gateway import handlers
 from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.domain.agents import Agent
 from callscope_gateway.domain.default_checks import CheckDefinition
 from callscope_gateway.domain.directory import Campaign
 
@@ -47,6 +48,37 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
             raise AssertionError("unreachable: abort raises")
         return campaign_to_proto(campaign)
 
+    async def FindAgent(  # noqa: N802 - gRPC method name
+        self,
+        request: directory_pb2.FindAgentRequest,
+        context: grpc.aio.ServicerContext[directory_pb2.FindAgentRequest, directory_pb2.Agent],
+    ) -> directory_pb2.Agent:
+        """The organisation's agent with this code (any case) that works on the campaign."""
+        agent = (
+            await self._directory.find_agent(request.org_id, request.campaign_id, request.code)
+            if request.code.strip()
+            else None
+        )
+        if agent is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"no agent with code {request.code!r} on campaign {request.campaign_id}",
+            )
+            raise AssertionError("unreachable: abort raises")
+        return agent_to_proto(agent)
+
+    async def GetAgent(  # noqa: N802 - gRPC method name
+        self,
+        request: directory_pb2.GetAgentRequest,
+        context: grpc.aio.ServicerContext[directory_pb2.GetAgentRequest, directory_pb2.Agent],
+    ) -> directory_pb2.Agent:
+        """An agent of the given organisation, or NOT_FOUND (another organisation's too)."""
+        agent = await self._directory.get_agent(request.org_id, request.agent_id)
+        if agent is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no agent with id {request.agent_id}")
+            raise AssertionError("unreachable: abort raises")
+        return agent_to_proto(agent)
+
 
 def campaign_to_proto(campaign: Campaign) -> directory_pb2.Campaign:
     """The protobuf shape of a campaign."""
@@ -57,6 +89,17 @@ def campaign_to_proto(campaign: Campaign) -> directory_pb2.Campaign:
         flag_threshold=campaign.flag_threshold,
         auto_processing=campaign.auto_processing,
         checks=[check_to_proto(check) for check in campaign.checks],
+    )
+
+
+def agent_to_proto(agent: Agent) -> directory_pb2.Agent:
+    """The protobuf shape of an agent."""
+    return directory_pb2.Agent(
+        id=agent.id,
+        org_id=agent.org_id,
+        name=agent.name,
+        code=agent.code,
+        campaign_ids=list(agent.campaign_ids),
     )
 
 

@@ -10,13 +10,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
-from callscope_gateway.entrypoints.routes import calls
+from callscope_gateway.entrypoints.routes import agents, api_keys, auth, calls, campaigns, users
 
 
 async def _gateway_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, GatewayError)
     status = HTTP_STATUS.get(error.code, 400)
-    headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else None
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "X-API-Key" if error.code == "invalid_api_key" else "Bearer"
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, error.retry_after_s))
     return JSONResponse(
         {"error": {"code": error.code, "message": error.message}}, status, headers=headers
     )
@@ -51,6 +55,8 @@ def create_app(context: ApiContext) -> FastAPI:
     app = FastAPI(title="Callscope API", version="1", docs_url=None, redoc_url=None)
     app.state.api = context
     app.include_router(calls.router)
+    for router in (auth.router, users.router, campaigns.router, api_keys.router, agents.router):
+        app.include_router(router)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

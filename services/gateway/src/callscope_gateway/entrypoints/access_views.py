@@ -1,0 +1,75 @@
+"""JSON shapes of users, API keys, campaigns and agents."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from callscope_gateway.domain.agents import Agent
+from callscope_gateway.domain.api_keys import ApiKeyRecord
+from callscope_gateway.domain.directory import Campaign, CampaignSummary
+from callscope_gateway.domain.users import User
+
+
+def iso_time(moment: dt.datetime | None) -> str | None:
+    """An ISO 8601 UTC time ending in Z (stored times without a zone are UTC)."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def user_view(user: User) -> dict[str, Any]:
+    """A user without any password material."""
+    return {"id": user.id, "email": user.email, "role": user.role.value, "org_id": user.org_id}
+
+
+def api_key_view(key: ApiKeyRecord) -> dict[str, Any]:
+    """A key as listed: never its hash or raw value."""
+    return {
+        "id": key.id,
+        "campaign_id": key.campaign_id,
+        "name": key.name,
+        "display_prefix": key.display_prefix,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+        "created_at": iso_time(key.created_at),
+        "last_used_at": iso_time(key.last_used_at),
+        "revoked_at": iso_time(key.revoked_at),
+    }
+
+
+def campaign_summary_view(campaign: CampaignSummary) -> dict[str, Any]:
+    """A campaign in a list: its settings without checks."""
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "flag_threshold": campaign.flag_threshold,
+        "auto_processing": campaign.auto_processing,
+        "created_at": iso_time(campaign.created_at),
+    }
+
+
+def campaign_view(campaign: Campaign) -> dict[str, Any]:
+    """A campaign's settings and its checks in order."""
+    return {
+        "id": campaign.id,
+        "org_id": campaign.org_id,
+        "name": campaign.name,
+        "flag_threshold": campaign.flag_threshold,
+        "auto_processing": campaign.auto_processing,
+        "checks": [
+            {**dataclasses.asdict(check), "phrases": list(check.phrases)}
+            for check in campaign.checks
+        ],
+    }
+
+
+def agent_view(agent: Agent) -> dict[str, Any]:
+    """An agent with the campaigns it works on."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "code": agent.code,
+        "campaign_ids": list(agent.campaign_ids),
+    }

@@ -1,0 +1,67 @@
+"""Routes of `/api/v1/auth`: log in, log out, and who the session belongs to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from callscope_gateway import access_handlers
+from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
+from callscope_gateway.entrypoints.access_views import iso_time, user_view
+from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.principal import SessionToken
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class LoginRequest(BaseModel):
+    """Email and password of a user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=MAX_EMAIL_LENGTH)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+@router.post("/login")
+async def login(body: LoginRequest, context: Context) -> dict[str, Any]:
+    """Opens a session; send its token as `Authorization: Bearer <token>`."""
+    result = await access_handlers.login(
+        email=body.email,
+        password=body.password,
+        directory=context.directory,
+        sessions=context.sessions,
+        policy=context.policy,
+        now=dt.datetime.now(dt.UTC),
+    )
+    return {
+        "token": result.token,
+        "token_type": "Bearer",
+        "expires_at": iso_time(result.expires_at),
+        "user": user_view(result.user),
+    }
+
+
+@router.post("/logout", status_code=204)
+async def logout(token: SessionToken, context: Context) -> Response:
+    """Ends the session; its token answers 401 from then on."""
+    await access_handlers.logout(token, sessions=context.sessions)
+    return Response(status_code=204)
+
+
+@router.get("/me")
+async def me(token: SessionToken, context: Context) -> dict[str, Any]:
+    """The signed-in user (role as stored now) and when the session expires."""
+    found = await access_handlers.session_for_token(
+        token, directory=context.directory, sessions=context.sessions, now=dt.datetime.now(dt.UTC)
+    )
+    if found is None:
+        raise GatewayError(
+            "not_authenticated", "the session has expired or was ended; log in again"
+        )
+    session, user = found
+    return {"user": user_view(user), "expires_at": iso_time(session.expires_at)}

@@ -1,0 +1,113 @@
+"""Routes of `/api/v1/campaigns`: list, read, create, and change a campaign's settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
+
+from callscope_gateway import directory_handlers
+from callscope_gateway.directory_handlers import CampaignChanges
+from callscope_gateway.domain.access import Permission, Principal
+from callscope_gateway.domain.campaign_settings import (
+    validate_campaign_name,
+    validate_flag_threshold,
+)
+from callscope_gateway.domain.default_checks import DEFAULT_FLAG_THRESHOLD
+from callscope_gateway.entrypoints.access_views import campaign_summary_view, campaign_view
+from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.principal import allowed
+
+Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CAMPAIGNS))]
+Configurer = Annotated[Principal, Depends(allowed(Permission.CONFIGURE_CAMPAIGNS))]
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+
+
+class NewCampaign(BaseModel):
+    """A name and, optionally, the score below which calls are flagged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    flag_threshold: float = DEFAULT_FLAG_THRESHOLD
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_campaign_name(value)
+
+    @field_validator("flag_threshold")
+    @classmethod
+    def _threshold(cls, value: float) -> float:
+        return validate_flag_threshold(value)
+
+
+class CampaignSettingsChange(BaseModel):
+    """Settings to change; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    flag_threshold: float | None = None
+    auto_processing: StrictBool | None = None
+
+    @field_validator("name", "flag_threshold", "auto_processing", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Only fields that were sent reach this: null is a mistake, not "keep it".
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_campaign_name(value)
+
+    @field_validator("flag_threshold")
+    @classmethod
+    def _threshold(cls, value: float) -> float:
+        return validate_flag_threshold(value)
+
+
+@router.get("")
+async def list_campaigns(principal: Viewer, context: Context) -> dict[str, Any]:
+    """The organisation's campaigns (an API key: its own campaign only)."""
+    campaigns = await directory_handlers.list_campaigns(principal, directory=context.directory)
+    return {"campaigns": [campaign_summary_view(campaign) for campaign in campaigns]}
+
+
+@router.post("", status_code=201)
+async def create_campaign(
+    body: NewCampaign, principal: Configurer, context: Context
+) -> dict[str, Any]:
+    """Creates a campaign with the default checks; auto-processing starts on."""
+    campaign = await directory_handlers.create_campaign(
+        principal, name=body.name, flag_threshold=body.flag_threshold, directory=context.directory
+    )
+    return campaign_view(campaign)
+
+
+@router.get("/{campaign_id}")
+async def get_campaign(campaign_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
+    """A campaign's settings and checks."""
+    campaign = await directory_handlers.get_campaign(
+        principal, campaign_id, directory=context.directory
+    )
+    return campaign_view(campaign)
+
+
+@router.patch("/{campaign_id}")
+async def update_campaign(
+    campaign_id: str, body: CampaignSettingsChange, principal: Configurer, context: Context
+) -> dict[str, Any]:
+    """Changes settings; the next upload already follows them (ingest asks at each upload)."""
+    changes = CampaignChanges(
+        name=body.name, flag_threshold=body.flag_threshold, auto_processing=body.auto_processing
+    )
+    campaign = await directory_handlers.update_campaign(
+        principal, campaign_id, changes, directory=context.directory
+    )
+    return campaign_view(campaign)
