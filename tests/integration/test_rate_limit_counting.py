@@ -75,6 +75,25 @@ async def test_concurrent_inc_upserts_are_exact_on_mongodb_and_lose_updates_on_f
         assert sorted(returned) == list(range(1, CONCURRENT + 1))
 
 
+async def test_of_concurrent_inserts_of_one_id_exactly_one_succeeds(
+    database: AsyncDatabase[Document],
+) -> None:
+    # The property the slot claims rest on, measured on the server under test.
+    collection = database[f"claim_probe_{uuid.uuid4().hex[:8]}"]
+
+    async def claim() -> bool:
+        try:
+            await collection.insert_one({"_id": "slot"})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    winners = await asyncio.gather(*(claim() for _ in range(CONCURRENT)))
+
+    assert sum(winners) == 1
+    assert await collection.count_documents({}) == 1
+
+
 async def test_concurrent_requests_are_admitted_exactly_up_to_the_limit(
     database: AsyncDatabase[Document],
 ) -> None:
