@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ from google.protobuf import message as protobuf_message
 from callscope_ingest.domain.audio_rules import ProbeResult
 from callscope_ingest.domain.calls import Call, CallResult, Failure
 from callscope_ingest.domain.duplicates import Fingerprint
+from callscope_ingest.domain.jobs import ItemClaim, Job, JobCursor, JobItem, JobTally
 from callscope_ingest.domain.status import CallStatus
 
 
@@ -88,6 +90,65 @@ class Publisher(Protocol):
 
     async def publish(self, event: protobuf_message.Message) -> None:
         """Sends one event durably."""
+
+
+class JobStore(Protocol):
+    """Jobs and their items; who uploads an item is settled by a unique claim."""
+
+    async def create(self, job: Job, items: Sequence[JobItem]) -> None:
+        """Stores a new job with its items."""
+
+    async def get(self, org_id: str, job_id: str) -> Job | None:
+        """The job with this id in this organisation, if any."""
+
+    async def page(
+        self, org_id: str, campaign_id: str, limit: int, after: JobCursor | None
+    ) -> list[Job]:
+        """Up to limit jobs of a campaign, newest first, after the cursor."""
+
+    async def items(self, job_id: str) -> list[JobItem]:
+        """The job's items in order, each with its call's current status."""
+
+    async def item(self, job_id: str, item_id: str) -> JobItem | None:
+        """One item of the job, if it has it."""
+
+    async def tallies(self, job_ids: Sequence[str]) -> dict[str, JobTally]:
+        """Per job: its items per state and its calls per status."""
+
+    async def claim_item(self, job_id: str, item_id: str, claim: ItemClaim) -> ItemClaim | None:
+        """Claims the item; None when claimed, else what already holds it."""
+
+    async def release_item(self, item_id: str) -> None:
+        """Frees the item's claim (its file may be sent again)."""
+
+    async def start_upload(self, item_id: str, size_bytes: int, at: dt.datetime) -> None:
+        """WAITING/REJECTED → UPLOADING, progress from zero."""
+
+    async def record_progress(self, item_id: str, bytes_received: int, at: dt.datetime) -> None:
+        """Writes down how many bytes of the item's file have arrived."""
+
+    async def finish_upload(
+        self, item_id: str, call_id: str, bytes_received: int, at: dt.datetime
+    ) -> None:
+        """UPLOADING → UPLOADED with the call."""
+
+    async def reject_upload(self, item_id: str, code: str, message: str, at: dt.datetime) -> None:
+        """UPLOADING → REJECTED with the reason."""
+
+    async def reset_upload(self, item_id: str, at: dt.datetime) -> None:
+        """UPLOADING → WAITING (the client went away mid-file)."""
+
+    async def cancel_item(self, item_id: str, at: dt.datetime) -> None:
+        """The item → CANCELLED (its claim is the cancellation's)."""
+
+    async def claim_cancellation(self, job_id: str, at: dt.datetime) -> bool:
+        """Claims the job's cancellation once; False when it was already cancelled."""
+
+    async def mark_cancelled(self, job_id: str, at: dt.datetime) -> None:
+        """Sets the job's cancelled_at."""
+
+    async def cancel_waiting_items(self, job_id: str, at: dt.datetime) -> int:
+        """Claims every WAITING item for the cancellation and cancels it; how many were."""
 
 
 Document = dict[str, Any]

@@ -36,6 +36,8 @@ class MongoCallStore:
     async def ensure_indexes(self) -> None:
         """Indexes for listing a campaign's calls and finding duplicates."""
         await self._calls.create_index([("org_id", 1), ("campaign_id", 1), ("created_at", -1)])
+        # A job's counts and its items' call statuses are read by job id.
+        await self._calls.create_index("job_id")
 
     async def insert(self, call: Call) -> None:
         """Stores a new call."""
