@@ -18,6 +18,8 @@ from callscope_common.grpc_server import create_channel
 # Per-call deadlines: lookups are quick; an upload may stream 500 MB.
 LOOKUP_TIMEOUT_S = 10.0
 UPLOAD_TIMEOUT_S = 3600.0
+# Creating or cancelling a job writes one document per file (up to 10 000).
+JOB_WRITE_TIMEOUT_S = 60.0
 
 
 class UploadProtocolError(RuntimeError):
@@ -114,3 +116,40 @@ class PeerClients:
         """Closes the channels."""
         for channel in self._channels:
             await channel.close()
+
+    async def preview_bulk_upload(
+        self, request: ingest_pb2.PreviewBulkUploadRequest
+    ) -> ingest_pb2.BulkPreview:
+        """Ingest's check of a bulk CSV against the selected files' names."""
+        preview: ingest_pb2.BulkPreview = await self._ingest.PreviewBulkUpload(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return preview
+
+    async def create_job(
+        self, request: ingest_pb2.CreateJobRequest
+    ) -> ingest_pb2.CreateJobResponse:
+        """Asks ingest to create a multi-file or bulk job."""
+        created: ingest_pb2.CreateJobResponse = await self._ingest.CreateJob(
+            request, timeout=JOB_WRITE_TIMEOUT_S
+        )
+        return created
+
+    async def get_job(self, org_id: str, job_id: str) -> ingest_pb2.Job:
+        """A job with its items from ingest."""
+        request = ingest_pb2.GetJobRequest(org_id=org_id, job_id=job_id)
+        job: ingest_pb2.Job = await self._ingest.GetJob(request, timeout=LOOKUP_TIMEOUT_S)
+        return job
+
+    async def list_jobs(self, request: ingest_pb2.ListJobsRequest) -> ingest_pb2.ListJobsResponse:
+        """A page of a campaign's jobs from ingest."""
+        page: ingest_pb2.ListJobsResponse = await self._ingest.ListJobs(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return page
+
+    async def cancel_job(self, org_id: str, job_id: str) -> ingest_pb2.Job:
+        """Asks ingest to cancel a job's files not uploaded yet."""
+        request = ingest_pb2.GetJobRequest(org_id=org_id, job_id=job_id)
+        job: ingest_pb2.Job = await self._ingest.CancelJob(request, timeout=JOB_WRITE_TIMEOUT_S)
+        return job

@@ -37,6 +37,13 @@ HTTP_STATUS = {
     "too_long": 422,
     "too_many_channels": 422,
     "invalid_metadata": 422,
+    # Jobs (multi-file and bulk uploads).
+    "too_many_files": 400,
+    "invalid_csv": 422,
+    "csv_too_large": 413,
+    "job_cancelled": 409,
+    "item_already_uploaded": 409,
+    "job_finished": 409,
     "rate_limited": 429,
     "service_unavailable": 503,
 }

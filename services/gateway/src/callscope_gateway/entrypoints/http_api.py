@@ -11,6 +11,7 @@ from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
 from callscope_gateway.entrypoints.routes import agents, api_keys, auth, calls, campaigns, users
+from callscope_gateway.entrypoints.routes.jobs import router as jobs_router
 
 
 async def _gateway_error(_: Request, error: Exception) -> JSONResponse:
@@ -55,6 +56,7 @@ def create_app(context: ApiContext) -> FastAPI:
     app = FastAPI(title="Callscope API", version="1", docs_url=None, redoc_url=None)
     app.state.api = context
     app.include_router(calls.router)
+    app.include_router(jobs_router)
     for router in (auth.router, users.router, campaigns.router, api_keys.router, agents.router):
         app.include_router(router)
     app.add_exception_handler(GatewayError, _gateway_error)
