@@ -49,6 +49,9 @@ async def services(infra: Infra, run_id: str) -> AsyncIterator[RunningServices]:
         "INGEST_MAX_UPLOAD_BYTES": str(E2E_MAX_UPLOAD_BYTES),
         # A spool folder of our own, so tests can see that nothing is left in it.
         "INGEST_SPOOL_DIR": str(spool),
+        # Tests poll with the demo key from many tasks at once; the limit itself is proven
+        # with keys of their own small limits (tests/e2e/test_rate_limit.py).
+        "GATEWAY_API_KEY_RATE_LIMIT_PER_MINUTE": "100000",
     }
     running = await start_services(infra, log_dir, run_id, settings)
     try:

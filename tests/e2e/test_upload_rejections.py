@@ -38,7 +38,8 @@ async def test_missing_or_wrong_api_key_is_401_and_creates_nothing(
     for key in (None, "", "tv_not-a-real-key-000000000000", "sk_live_123"):
         response = await upload(api, key, audio, "quiet.wav")
         assert response.status_code == 401, response.text
-        assert response.json()["error"]["code"] == "invalid_api_key"
+        expected = "not_authenticated" if key is None else "invalid_api_key"
+        assert response.json()["error"]["code"] == expected
         assert "X-API-Key" in response.json()["error"]["message"]
     assert await snapshot(stores) == before
 

@@ -6,17 +6,13 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from callscope.v1 import events_pb2
-from callscope_common.kafka import EventPublisher, create_producer
-from callscope_common.mongo import Document
 from callscope_common.storage import S3ObjectStore
-from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
-from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
+from callscope_ingest.adapters.mongo import MongoCallStore
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.calls import Call, CallResult, UploadSource
 from callscope_ingest.domain.errors import (
@@ -34,28 +30,11 @@ from callscope_ingest.handlers import (
     register_call,
     spooled_upload,
 )
-from callscope_ingest.ports import Publisher
 from google.protobuf import message as protobuf_message
-from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.support.audio import render_noise, render_silence
 from tests.support.infra import Infra
-
-LIMITS = AudioLimits()
-
-
-class FixedCampaignSettings:
-    """The directory's answer about auto-processing, fixed (the gateway is not running here)."""
-
-    def __init__(self, auto_processing: bool) -> None:
-        self._auto_processing = auto_processing
-
-    async def auto_processing(self, org_id: str, campaign_id: str) -> bool:
-        return self._auto_processing
-
-
-AUTO = FixedCampaignSettings(auto_processing=True)
-HELD = FixedCampaignSettings(auto_processing=False)
+from tests.support.ingest_ports import HELD, LIMITS, RecordingPublisher, chunks_of, upload
 
 
 class BrokenPublisher:
@@ -63,43 +42,6 @@ class BrokenPublisher:
 
     async def publish(self, event: protobuf_message.Message) -> None:
         raise ConnectionError("broker unreachable")
-
-
-@pytest.fixture
-async def publisher(infra: Infra) -> AsyncIterator[EventPublisher]:
-    producer = create_producer(infra.kafka_bootstrap_servers, "it-ingest")
-    await producer.start()
-    yield EventPublisher(producer)
-    await producer.stop()
-
-
-@pytest.fixture
-def calls(database: AsyncDatabase[Document]) -> MongoCallStore:
-    return MongoCallStore(database)
-
-
-@pytest.fixture
-async def fingerprints(database: AsyncDatabase[Document]) -> MongoFingerprintStore:
-    store = MongoFingerprintStore(database)
-    await store.ensure_indexes()
-    return store
-
-
-@pytest.fixture
-def ports(
-    calls: MongoCallStore,
-    object_store: S3ObjectStore,
-    publisher: EventPublisher,
-    fingerprints: MongoFingerprintStore,
-) -> IngestPorts:
-    """Real MongoDB, S3 and Kafka adapters; campaigns auto-process unless a test says so."""
-    return IngestPorts(calls, object_store, FfprobeAudioProber(), publisher, fingerprints, AUTO)
-
-
-async def chunks_of(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk
 
 
 def command(org_id: str) -> RegisterCall:
@@ -110,12 +52,6 @@ def command(org_id: str) -> RegisterCall:
         file_name="../../etc/passwd.wav",
         metadata=CallMetadata(agent_code="JS001", call_type="outbound"),
     )
-
-
-async def upload(path: Path, request: RegisterCall, ports: IngestPorts) -> Call:
-    """Streams a local file through ingest's spool and registers it, as the servicer does."""
-    async with spooled_upload(chunks_of(path), None, LIMITS) as spooled:
-        return await register_call(request, spooled, LIMITS, ports)
 
 
 async def keys_under(store: S3ObjectStore, prefix: str) -> list[str]:
@@ -282,18 +218,6 @@ async def test_a_failed_upload_releases_its_fingerprints(
         await upload(audio, command(org_id), broken)
     retried = await upload(audio, command(org_id), ports)
     assert retried.status is CallStatus.PENDING
-
-
-class RecordingPublisher:
-    """Publishes through the real producer and remembers what it sent."""
-
-    def __init__(self, publisher: Publisher) -> None:
-        self._publisher = publisher
-        self.sent: list[protobuf_message.Message] = []
-
-    async def publish(self, event: protobuf_message.Message) -> None:
-        await self._publisher.publish(event)
-        self.sent.append(event)
 
 
 async def test_a_held_call_waits_until_processed_and_is_queued_once(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from callscope_ingest.domain.agent_codes import agent_code_from_file_name, resolve_agent_code
+from callscope_ingest.domain.agent_codes import agent_code_from_file_name
+from callscope_ingest.domain.agents import Agent, AgentCodeLookup, code_to_look_up, link_to
+from callscope_ingest.domain.calls import AgentLink, AgentLinkMethod
+from callscope_ingest.domain.metadata import CallMetadata
 
 pytestmark = pytest.mark.unit
 
@@ -57,17 +60,27 @@ def test_names_without_an_agent_code_give_none(file_name: str) -> None:
 
 
 def test_metadata_code_wins_over_the_file_name() -> None:
-    assert resolve_agent_code("JD002", "call_JS001_20260115.mp3") == "JD002"
+    lookup = code_to_look_up(CallMetadata(agent_code="JD002"), "call_JS001_20260115.mp3")
+    assert lookup == AgentCodeLookup("JD002", AgentLinkMethod.METADATA)
 
 
 def test_metadata_code_is_trimmed() -> None:
-    assert resolve_agent_code("  JD002 ", "recording.mp3") == "JD002"
+    lookup = code_to_look_up(CallMetadata(agent_code="  JD002 "), "recording.mp3")
+    assert lookup == AgentCodeLookup("JD002", AgentLinkMethod.METADATA)
 
 
-def test_file_name_code_is_used_when_metadata_has_none() -> None:
-    assert resolve_agent_code("", "recording-ABC123-morning.mp3") == "ABC123"
-    assert resolve_agent_code("   ", "recording-ABC123-morning.mp3") == "ABC123"
+@pytest.mark.parametrize("given", ["", "   "])
+def test_file_name_code_is_used_when_metadata_has_none(given: str) -> None:
+    lookup = code_to_look_up(CallMetadata(agent_code=given), "recording-ABC123-morning.mp3")
+    assert lookup == AgentCodeLookup("ABC123", AgentLinkMethod.FILE_NAME)
 
 
 def test_no_code_anywhere_gives_none() -> None:
-    assert resolve_agent_code("", "recording.mp3") is None
+    assert code_to_look_up(CallMetadata(), "recording.mp3") is None
+
+
+def test_a_link_keeps_the_agent_as_found_and_how() -> None:
+    agent = Agent(id="a1", name="John Smith", code="JS001", campaign_ids=("c1",))
+    assert link_to(agent, AgentLinkMethod.MANUAL) == AgentLink(
+        "a1", "JS001", "John Smith", AgentLinkMethod.MANUAL
+    )

@@ -13,9 +13,10 @@ from callscope_common.lifecycle import run_until_shutdown
 from callscope_common.mongo import create_mongo_client, service_database
 from callscope_common.storage import open_object_store
 
-from callscope_ingest.adapters.directory import GrpcCampaignSettings
+from callscope_ingest.adapters.directory import GrpcDirectory
 from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
 from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
+from callscope_ingest.adapters.mongo_jobs import MongoJobStore
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.entrypoints.grpc_api import IngestServicer
 from callscope_ingest.entrypoints.subscriptions import subscriptions
@@ -40,20 +41,24 @@ async def serve(settings: IngestSettings) -> None:
         await calls.ensure_indexes()
         fingerprints = MongoFingerprintStore(database)
         await fingerprints.ensure_indexes()
+        jobs = MongoJobStore(database)
+        await jobs.ensure_indexes()
         audio = await stack.enter_async_context(open_object_store(settings))
         await audio.ensure_bucket()
         producer = create_producer(settings.kafka_bootstrap_servers, "ingest")
         await producer.start()
         stack.push_async_callback(producer.stop)
-        campaigns = GrpcCampaignSettings(settings.directory_addr)
-        stack.push_async_callback(campaigns.close)
+        directory = GrpcDirectory(settings.directory_addr)
+        stack.push_async_callback(directory.close)
         ports = IngestPorts(
             calls=calls,
             audio=audio,
             prober=FfprobeAudioProber(),
             publisher=EventPublisher(producer),
             fingerprints=fingerprints,
-            campaigns=campaigns,
+            jobs=jobs,
+            campaigns=directory,
+            agents=directory,
         )
         server, health = create_server(settings.grpc_port)
         ingest_pb2_grpc.add_IngestServicer_to_server(

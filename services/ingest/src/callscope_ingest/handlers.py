@@ -18,6 +18,7 @@ from callscope.v1 import common_pb2, events_pb2
 from callscope_common.events import new_header
 from callscope_common.kafka import PermanentEventError
 
+from callscope_ingest import call_management
 from callscope_ingest.domain.audio_rules import AudioLimits, accept_audio, check_size
 from callscope_ingest.domain.calls import (
     Call,
@@ -43,11 +44,13 @@ from callscope_ingest.domain.file_names import clean_file_name
 from callscope_ingest.domain.metadata import CallMetadata, normalise_metadata
 from callscope_ingest.domain.status import CallStatus
 from callscope_ingest.ports import (
+    AgentDirectory,
     AudioProber,
     AudioStore,
     CallStore,
     CampaignSettings,
     FingerprintStore,
+    JobStore,
     Publisher,
 )
 
@@ -87,6 +90,8 @@ class IngestPorts:
     publisher: Publisher
     fingerprints: FingerprintStore
     campaigns: CampaignSettings
+    jobs: JobStore
+    agents: AgentDirectory
 
 
 @contextlib.asynccontextmanager
@@ -134,6 +139,9 @@ async def register_call(
     now = dt.datetime.now(dt.UTC)
     call_id = uuid.uuid4().hex
     file_name = clean_file_name(command.file_name)
+    agent = await call_management.auto_link(
+        command.org_id, command.campaign_id, metadata, file_name, ports.agents
+    )
     duplicate = await _claim_fingerprints(
         fingerprints(command.campaign_id, file_name, metadata, spooled.sha256),
         call_id,
@@ -156,6 +164,7 @@ async def register_call(
         status_history=((CallStatus.PENDING, now),),
         job_id=command.job_id,
         job_item_id=command.job_item_id,
+        agent=agent,
     )
     if duplicate is not None:
         original, reason = duplicate

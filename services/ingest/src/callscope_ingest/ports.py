@@ -9,10 +9,13 @@ from typing import Any, Protocol
 
 from google.protobuf import message as protobuf_message
 
+from callscope_ingest.domain.agents import Agent
 from callscope_ingest.domain.audio_rules import ProbeResult
-from callscope_ingest.domain.calls import Call, CallResult, Failure
+from callscope_ingest.domain.call_queries import CallQuery, PageCursor
+from callscope_ingest.domain.calls import AgentLink, Call, CallResult, Failure
 from callscope_ingest.domain.duplicates import Fingerprint
 from callscope_ingest.domain.jobs import ItemClaim, Job, JobCursor, JobItem, JobTally
+from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 
 
@@ -48,6 +51,28 @@ class CallStore(Protocol):
     async def unmark_queued(self, call_id: str) -> None:
         """Clears queued_at again (the hand-over to transcription failed)."""
 
+    async def list(self, query: CallQuery) -> tuple[list[Call], PageCursor | None]:
+        """One page of calls, newest first, and the cursor of the next page (None at the end)."""
+
+    async def update_details(
+        self, call_id: str, metadata: CallMetadata, agent: AgentLink | None, at: dt.datetime
+    ) -> None:
+        """Replaces the call's metadata and agent link."""
+
+    async def claim_rerun(self, call_id: str, run: int) -> bool:
+        """Claims the call's run number `run` once; False when another request has it."""
+
+    async def restart(
+        self, call_id: str, from_statuses: frozenset[CallStatus], at: dt.datetime
+    ) -> bool:
+        """Puts a finished call back to PENDING (queued) for a re-run; False if not finished."""
+
+    async def restore(self, call: Call) -> None:
+        """Puts back the status fields of call as read before a re-run that failed to start."""
+
+    async def forget_claims(self, call_id: str) -> None:
+        """Removes the call's queue and re-run claims (the call is being deleted)."""
+
 
 class FingerprintStore(Protocol):
     """Unique fingerprints of calls, claimed atomically (see domain/duplicates.py)."""
@@ -58,12 +83,28 @@ class FingerprintStore(Protocol):
     async def release(self, call_id: str) -> None:
         """Frees every fingerprint a call holds."""
 
+    async def held_by(self, call_id: str) -> frozenset[str]:
+        """The keys of the fingerprints the call holds."""
+
+    async def release_keys(self, call_id: str, keys: frozenset[str]) -> None:
+        """Frees some of the call's fingerprints."""
+
 
 class CampaignSettings(Protocol):
     """What ingest needs to know of a campaign, from the gateway's directory."""
 
     async def auto_processing(self, org_id: str, campaign_id: str) -> bool:
         """Whether new calls go to transcription at once."""
+
+
+class AgentDirectory(Protocol):
+    """The campaign's agents, from the gateway's directory."""
+
+    async def find_agent(self, org_id: str, campaign_id: str, code: str) -> Agent | None:
+        """The agent with this code among the campaign's agents."""
+
+    async def get_agent(self, org_id: str, agent_id: str) -> Agent | None:
+        """An agent of the organisation by id."""
 
 
 class AudioStore(Protocol):

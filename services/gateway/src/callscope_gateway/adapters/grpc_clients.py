@@ -92,6 +92,53 @@ class PeerClients:
         call: ingest_pb2.Call = await self._ingest.ProcessCall(request, timeout=LOOKUP_TIMEOUT_S)
         return call
 
+    async def list_calls(
+        self, request: ingest_pb2.ListCallsRequest
+    ) -> ingest_pb2.ListCallsResponse:
+        """A page of calls from ingest."""
+        page: ingest_pb2.ListCallsResponse = await self._ingest.ListCalls(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return page
+
+    async def update_call_metadata(
+        self, request: ingest_pb2.UpdateCallMetadataRequest
+    ) -> ingest_pb2.Call:
+        """Asks ingest to replace some of a call's metadata fields."""
+        call: ingest_pb2.Call = await self._ingest.UpdateCallMetadata(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return call
+
+    async def link_agent(self, org_id: str, call_id: str, agent_id: str) -> ingest_pb2.Call:
+        """Links a call to an agent, or unlinks it (empty agent_id)."""
+        request = ingest_pb2.LinkAgentRequest(org_id=org_id, call_id=call_id, agent_id=agent_id)
+        call: ingest_pb2.Call = await self._ingest.LinkAgent(request, timeout=LOOKUP_TIMEOUT_S)
+        return call
+
+    async def delete_call(self, org_id: str, call_id: str) -> None:
+        """Asks ingest to delete a call."""
+        request = ingest_pb2.DeleteCallRequest(org_id=org_id, call_id=call_id)
+        await self._ingest.DeleteCall(request, timeout=LOOKUP_TIMEOUT_S)
+
+    async def rerun_transcription(self, org_id: str, call_id: str) -> ingest_pb2.Call:
+        """Asks ingest to transcribe a finished call again."""
+        request = ingest_pb2.RerunRequest(org_id=org_id, call_id=call_id)
+        call: ingest_pb2.Call = await self._ingest.RerunTranscription(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return call
+
+    async def run_analysis(
+        self, org_id: str, call_id: str, transcript_version: int
+    ) -> ingest_pb2.Call:
+        """Asks ingest to analyse a finished call again."""
+        request = ingest_pb2.RerunRequest(
+            org_id=org_id, call_id=call_id, transcript_version=transcript_version
+        )
+        call: ingest_pb2.Call = await self._ingest.RunAnalysis(request, timeout=LOOKUP_TIMEOUT_S)
+        return call
+
     async def get_transcript(
         self, org_id: str, call_id: str, version: int
     ) -> transcripts_pb2.Transcript:

@@ -10,6 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from callscope_ingest.domain.call_queries import CallQuery, FlagFilter, PageCursor
 from callscope_ingest.domain.calls import (
     AgentLink,
     AgentLinkMethod,
@@ -38,6 +39,7 @@ class MongoCallStore:
         await self._calls.create_index([("org_id", 1), ("campaign_id", 1), ("created_at", -1)])
         # A job's counts and its items' call statuses are read by job id.
         await self._calls.create_index("job_id")
+        await self._calls.create_index([("org_id", 1), ("created_at", -1)])
 
     async def insert(self, call: Call) -> None:
         """Stores a new call."""
@@ -103,6 +105,107 @@ class MongoCallStore:
         await self._calls.update_one({"_id": call_id}, {"$set": {"queued_at": None}})
         await self._queue_claims.delete_one({"_id": call_id})
 
+    async def list(self, query: CallQuery) -> tuple[list[Call], PageCursor | None]:
+        """One page, newest first; reads one call more than the page to know if another follows."""
+        documents = await (
+            self._calls.find(_filter(query))
+            .sort([("created_at", -1), ("_id", -1)])
+            .limit(query.page_size + 1)
+            .to_list()
+        )
+        calls = [_from_document(document) for document in documents[: query.page_size]]
+        if len(documents) <= query.page_size:
+            return calls, None
+        last = calls[-1]
+        return calls, PageCursor(last.created_at, last.id)
+
+    async def update_details(
+        self, call_id: str, metadata: CallMetadata, agent: AgentLink | None, at: dt.datetime
+    ) -> None:
+        """Replaces the call's metadata and agent link."""
+        await self._calls.update_one(
+            {"_id": call_id},
+            {
+                "$set": {
+                    "metadata": dataclasses.asdict(metadata),
+                    "agent": dataclasses.asdict(agent) if agent else None,
+                    "updated_at": at,
+                }
+            },
+        )
+
+    async def claim_rerun(self, call_id: str, run: int) -> bool:
+        """A unique claim document per run: of two simultaneous re-runs, one wins."""
+        try:
+            await self._queue_claims.insert_one(
+                {"_id": f"{call_id}:run:{run}", "call_id": call_id, "at": dt.datetime.now(dt.UTC)}
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def restart(
+        self, call_id: str, from_statuses: frozenset[CallStatus], at: dt.datetime
+    ) -> bool:
+        """Back to PENDING and queued, the failure cleared; the last result stays until replaced."""
+        outcome = await self._calls.update_one(
+            {"_id": call_id, "status": {"$in": [status.value for status in from_statuses]}},
+            {
+                "$set": {
+                    "status": CallStatus.PENDING.value,
+                    "failure": None,
+                    "queued_at": at,
+                    "updated_at": at,
+                },
+                "$inc": {"reruns": 1},
+                "$push": {"status_history": {"status": CallStatus.PENDING.value, "at": at}},
+            },
+        )
+        return outcome.modified_count == 1
+
+    async def restore(self, call: Call) -> None:
+        """Puts back the status fields of call as read before a re-run that failed to start."""
+        document = _to_document(call)
+        fields = ("status", "failure", "queued_at", "reruns", "status_history", "updated_at")
+        await self._calls.update_one(
+            {"_id": call.id}, {"$set": {field: document[field] for field in fields}}
+        )
+
+    async def forget_claims(self, call_id: str) -> None:
+        """Removes the call's queue and re-run claims."""
+        await self._queue_claims.delete_many({"$or": [{"_id": call_id}, {"call_id": call_id}]})
+
+
+def _filter(query: CallQuery) -> Document:
+    """The MongoDB filter of a query; every filter includes the organisation."""
+    conditions: list[Document] = [{"org_id": query.org_id}]
+    if query.campaign_id:
+        conditions.append({"campaign_id": query.campaign_id})
+    if query.statuses:
+        conditions.append({"status": {"$in": sorted(status.value for status in query.statuses)}})
+    if query.sources:
+        conditions.append({"source": {"$in": sorted(source.value for source in query.sources)}})
+    if query.agent_id:
+        conditions.append({"agent.agent_id": query.agent_id})
+    if query.created_from is not None:
+        conditions.append({"created_at": {"$gte": query.created_from}})
+    if query.created_to is not None:
+        conditions.append({"created_at": {"$lt": query.created_to}})
+    if query.flagged is not FlagFilter.ANY:
+        conditions.append({"result.flagged": query.flagged is FlagFilter.FLAGGED})
+    if query.job_id:
+        conditions.append({"job_id": query.job_id})
+    if query.after is not None:
+        conditions.append(
+            {
+                "$or": [
+                    {"created_at": {"$lt": query.after.created_at}},
+                    {"created_at": query.after.created_at, "_id": {"$lt": query.after.call_id}},
+                ]
+            }
+        )
+    return {"$and": conditions}
+
 
 def _to_document(call: Call) -> Document:
     return {
@@ -127,6 +230,7 @@ def _to_document(call: Call) -> Document:
         "agent": dataclasses.asdict(call.agent) if call.agent else None,
         "job_id": call.job_id,
         "job_item_id": call.job_item_id,
+        "reruns": call.reruns,
     }
 
 
@@ -166,6 +270,7 @@ def _from_document(document: Document) -> Call:
         agent=_agent_link(document.get("agent")),
         job_id=document.get("job_id", ""),
         job_item_id=document.get("job_item_id", ""),
+        reruns=document.get("reruns", 0),
     )
 
 
@@ -216,3 +321,13 @@ class MongoFingerprintStore:
     async def release(self, call_id: str) -> None:
         """Frees every fingerprint a call holds."""
         await self._fingerprints.delete_many({"call_id": call_id})
+
+    async def held_by(self, call_id: str) -> frozenset[str]:
+        """The keys of the fingerprints the call holds."""
+        rows = await self._fingerprints.find({"call_id": call_id}, {"_id": 1}).to_list()
+        return frozenset(str(row["_id"]) for row in rows)
+
+    async def release_keys(self, call_id: str, keys: frozenset[str]) -> None:
+        """Frees some of the call's fingerprints (never another call's)."""
+        if keys:
+            await self._fingerprints.delete_many({"_id": {"$in": sorted(keys)}, "call_id": call_id})

@@ -10,7 +10,8 @@ A file name is cut into tokens at `_`, `-`, spaces and dots; the first token tha
     call_js001.mp3, recording.mp3      -> None   (lower case, or no code at all)
 
 Common audio extensions never look like a code: `MP3` and `M4A` have a single digit.
-A code given in the call's metadata always wins over one found in the file name.
+A code given in the call's metadata always wins over one found in the file name
+(`domain/agents.py`).
 """
 
 from __future__ import annotations
@@ -33,11 +34,3 @@ def agent_code_from_file_name(file_name: str) -> str | None:
         if _AGENT_CODE.fullmatch(token):
             return token
     return None
-
-
-def resolve_agent_code(metadata_code: str, file_name: str) -> str | None:
-    """The agent code a call links to: the metadata's when given, else the file name's."""
-    given = metadata_code.strip()
-    if given:
-        return given
-    return agent_code_from_file_name(file_name)

@@ -96,6 +96,8 @@ class Call:
     # The job (multi-file or bulk upload) and its item the call came from, if any.
     job_id: str = ""
     job_item_id: str = ""
+    # How many times a person re-ran the pipeline on the call.
+    reruns: int = 0
 
 
 def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:

@@ -35,3 +35,12 @@ class CallNotFoundError(Exception):
 
 class CallNotProcessableError(Exception):
     """The call is not waiting to be processed (already queued, running or finished)."""
+
+
+class CallConflictError(Exception):
+    """A change the call's current state does not allow; `code` names the rule."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -11,8 +11,9 @@ import grpc
 from callscope.v1 import common_pb2, ingest_pb2, ingest_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from callscope_ingest import handlers
+from callscope_ingest import call_management, handlers
 from callscope_ingest.domain.audio_rules import AudioLimits, check_declared_size
+from callscope_ingest.domain.call_queries import encode_cursor
 from callscope_ingest.domain.calls import Call, UploadSource
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
@@ -22,9 +23,14 @@ from callscope_ingest.domain.errors import (
 )
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
-
-# The trailing-metadata key that carries a rejection's stable code to the gateway.
-REJECTION_CODE_KEY = "rejection-code"
+from callscope_ingest.entrypoints import job_rpc
+from callscope_ingest.entrypoints.call_rpc import (
+    MANAGEMENT_ERRORS,
+    REJECTION_CODE_KEY,
+    abort_for,
+    call_query,
+)
+from callscope_ingest.job_handlers import ItemUpload
 
 _STATUS_FOR_CODE = {RejectionCode.FILE_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED}
 _UploadContext: TypeAlias = grpc.aio.ServicerContext[
@@ -49,44 +55,71 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
     ) -> AsyncIterator[ingest_pb2.UploadCallReply]:
         """Header → ready → chunks → accepted; a refusal mid-file is `stop`, then the status."""
         messages = aiter(request_iterator)
+        # A job item's upload: claimed here, and settled (uploaded, rejected) or abandoned below.
+        item: ItemUpload | None = None
         try:
             header = await _header(messages)
+            if header.job_id or header.job_item_id:
+                item = await job_rpc.begin_item_upload(header, context, self._ports.jobs)
             check_declared_size(header.declared_size_bytes, self._limits)
         except UploadRejectedError as rejection:
+            if item is not None:
+                await item.rejected(rejection)
             await _abort_rejected(context, rejection)
-        yield ingest_pb2.UploadCallReply(ready=ingest_pb2.ReadyForFile())
-        late_metadata: list[CallMetadata] = []
-        receiving = _Receiving()
+        settled = item is None
         try:
-            chunks = _file_chunks(messages, late_metadata, receiving)
-            async with handlers.spooled_upload(chunks, self._spool_dir, self._limits) as spooled:
-                metadata = _metadata(header.metadata)
-                for later in late_metadata:
-                    metadata = metadata.merged_with(later)
-                command = handlers.RegisterCall(
-                    org_id=header.org_id,
-                    campaign_id=header.campaign_id,
-                    source=_source(header.source),
-                    file_name=header.file_name,
-                    metadata=metadata,
+            yield ingest_pb2.UploadCallReply(ready=ingest_pb2.ReadyForFile())
+            late_metadata: list[CallMetadata] = []
+            receiving = _Receiving()
+            try:
+                chunks = _file_chunks(messages, late_metadata, receiving)
+                if item is not None:
+                    chunks = item.track(chunks)
+                async with handlers.spooled_upload(
+                    chunks, self._spool_dir, self._limits
+                ) as spooled:
+                    metadata = _metadata(header.metadata)
+                    for later in late_metadata:
+                        metadata = metadata.merged_with(later)
+                    # A job item's name, metadata and source are the job's, not the client's.
+                    command = (
+                        item.command
+                        if item is not None
+                        else handlers.RegisterCall(
+                            org_id=header.org_id,
+                            campaign_id=header.campaign_id,
+                            source=_source(header.source),
+                            file_name=header.file_name,
+                            metadata=metadata,
+                        )
+                    )
+                    call = await handlers.register_call(command, spooled, self._limits, self._ports)
+            except UploadRejectedError as rejection:
+                if item is not None:
+                    await item.rejected(rejection)
+                    settled = True
+                if not receiving.finished:
+                    # The client is still sending: ask it to stop, let it half-close, then
+                    # end the call, so that the client reads this status and not a write error.
+                    yield ingest_pb2.UploadCallReply(stop=ingest_pb2.StopSending())
+                    async for _ in messages:
+                        pass
+                await _abort_rejected(context, rejection)
+            if item is not None:
+                await item.uploaded(call)
+                settled = True
+            yield ingest_pb2.UploadCallReply(
+                accepted=ingest_pb2.UploadAccepted(
+                    call_id=call.id,
+                    status=_status(call.status),
+                    duplicate_of=call.duplicate_of,
+                    duplicate_reason=call.duplicate_reason,
                 )
-                call = await handlers.register_call(command, spooled, self._limits, self._ports)
-        except UploadRejectedError as rejection:
-            if not receiving.finished:
-                # The client is still sending: ask it to stop, let it half-close, then
-                # end the call, so that the client reads this status and not a write error.
-                yield ingest_pb2.UploadCallReply(stop=ingest_pb2.StopSending())
-                async for _ in messages:
-                    pass
-            await _abort_rejected(context, rejection)
-        yield ingest_pb2.UploadCallReply(
-            accepted=ingest_pb2.UploadAccepted(
-                call_id=call.id,
-                status=_status(call.status),
-                duplicate_of=call.duplicate_of,
-                duplicate_reason=call.duplicate_reason,
             )
-        )
+        finally:
+            if item is not None and not settled:
+                # The client went away (or a store failed) before the file was complete.
+                await item.abandoned()
 
     async def GetCall(  # noqa: N802 - gRPC method name
         self,
@@ -115,6 +148,141 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
             raise AssertionError("unreachable: abort raises") from None
         return call_to_proto(call)
+
+    async def ListCalls(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.ListCallsRequest,
+        context: grpc.aio.ServicerContext[
+            ingest_pb2.ListCallsRequest, ingest_pb2.ListCallsResponse
+        ],
+    ) -> ingest_pb2.ListCallsResponse:
+        """A page of calls and the token of the next one."""
+        try:
+            calls, after = await call_management.list_calls(call_query(request), self._ports)
+        except MANAGEMENT_ERRORS as error:
+            await abort_for(context, error)
+        return ingest_pb2.ListCallsResponse(
+            calls=[call_to_proto(call) for call in calls],
+            next_page_token=encode_cursor(after) if after else "",
+        )
+
+    async def UpdateCallMetadata(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.UpdateCallMetadataRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.UpdateCallMetadataRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call with the named metadata fields replaced."""
+        try:
+            call = await call_management.update_metadata(
+                request.org_id,
+                request.call_id,
+                _metadata(request.metadata),
+                frozenset(request.fields),
+                self._ports,
+            )
+        except MANAGEMENT_ERRORS as error:
+            await abort_for(context, error)
+        return call_to_proto(call)
+
+    async def LinkAgent(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.LinkAgentRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.LinkAgentRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call linked to the agent (or unlinked)."""
+        try:
+            call = await call_management.link_agent(
+                request.org_id, request.call_id, request.agent_id, self._ports
+            )
+        except MANAGEMENT_ERRORS as error:
+            await abort_for(context, error)
+        return call_to_proto(call)
+
+    async def DeleteCall(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.DeleteCallRequest,
+        context: grpc.aio.ServicerContext[
+            ingest_pb2.DeleteCallRequest, ingest_pb2.DeleteCallResponse
+        ],
+    ) -> ingest_pb2.DeleteCallResponse:
+        """Deletes the call; its owners delete their versions through `calls.deleted`."""
+        try:
+            await call_management.delete_call(request.org_id, request.call_id, self._ports)
+        except MANAGEMENT_ERRORS as error:
+            await abort_for(context, error)
+        return ingest_pb2.DeleteCallResponse()
+
+    async def RerunTranscription(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.RerunRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.RerunRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call, queued again for transcription."""
+        try:
+            call = await call_management.rerun_transcription(
+                request.org_id, request.call_id, self._ports
+            )
+        except MANAGEMENT_ERRORS as error:
+            await abort_for(context, error)
+        return call_to_proto(call)
+
+    async def RunAnalysis(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.RerunRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.RerunRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call, queued again for analysis."""
+        try:
+            call = await call_management.run_analysis(
+                request.org_id, request.call_id, request.transcript_version, self._ports
+            )
+        except MANAGEMENT_ERRORS as error:
+            await abort_for(context, error)
+        return call_to_proto(call)
+
+    async def PreviewBulkUpload(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.PreviewBulkUploadRequest,
+        context: grpc.aio.ServicerContext[
+            ingest_pb2.PreviewBulkUploadRequest, ingest_pb2.BulkPreview
+        ],
+    ) -> ingest_pb2.BulkPreview:
+        """The bulk CSV checked against the selected files' names; stores nothing."""
+        return await job_rpc.preview_bulk_upload(request, context)
+
+    async def CreateJob(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.CreateJobRequest,
+        context: grpc.aio.ServicerContext[
+            ingest_pb2.CreateJobRequest, ingest_pb2.CreateJobResponse
+        ],
+    ) -> ingest_pb2.CreateJobResponse:
+        """A multi-file (UI) or bulk (BULK) job whose items are then sent with UploadCall."""
+        return await job_rpc.create_job(request, context, self._ports.jobs)
+
+    async def GetJob(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.GetJobRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.GetJobRequest, ingest_pb2.Job],
+    ) -> ingest_pb2.Job:
+        """The job with its items, status and counts."""
+        return await job_rpc.get_job(request, context, self._ports.jobs)
+
+    async def ListJobs(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.ListJobsRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.ListJobsRequest, ingest_pb2.ListJobsResponse],
+    ) -> ingest_pb2.ListJobsResponse:
+        """A page of a campaign's jobs, newest first."""
+        return await job_rpc.list_jobs(request, context, self._ports.jobs)
+
+    async def CancelJob(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.GetJobRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.GetJobRequest, ingest_pb2.Job],
+    ) -> ingest_pb2.Job:
+        """Cancels the job's files not uploaded yet."""
+        return await job_rpc.cancel_job(request, context, self._ports.jobs)
 
 
 @dataclass

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import grpc
 from callscope.v1 import common_pb2, ingest_pb2
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from callscope_gateway import handlers
 from callscope_gateway.adapters.multipart import (
@@ -21,6 +22,12 @@ from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import ApiContext, Context
 from callscope_gateway.entrypoints.errors import from_rpc
 from callscope_gateway.entrypoints.principal import allowed
+from callscope_gateway.entrypoints.query_params import (
+    enum_value,
+    flag_filter,
+    split,
+    time_bound,
+)
 from callscope_gateway.entrypoints.views import analysis_view, call_view, transcript_view
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CALLS))]
@@ -134,3 +141,164 @@ async def scoped_call(call_id: str, principal: Principal, context: ApiContext) -
     if not principal.sees_campaign(call.campaign_id):
         raise GatewayError("not_found", f"no call with id {call_id}")
     return call
+
+
+class MetadataChanges(BaseModel):
+    """The metadata fields to replace; an empty string or null clears a field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_name: str | None = None
+    agent_code: str | None = None
+    call_type: str | None = None
+    call_date: str | None = None
+    customer_id: str | None = None
+    disposition: str | None = None
+    client_reference: str | None = None
+
+
+class AgentChoice(BaseModel):
+    """The agent to link a call to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str = Field(min_length=1, max_length=64)
+
+
+class AnalysisRun(BaseModel):
+    """Which transcript version to analyse again; 0 is the latest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcript_version: int = Field(default=0, ge=0)
+
+
+@router.get("")
+async def list_calls(  # one keyword parameter per filter of the guide's call list
+    *,
+    principal: Viewer,
+    context: Context,
+    campaign_id: str = "",
+    status: Annotated[list[str] | None, Query()] = None,
+    source: Annotated[list[str] | None, Query()] = None,
+    agent_id: str = "",
+    created_from: Annotated[str, Query(alias="from")] = "",
+    created_to: Annotated[str, Query(alias="to")] = "",
+    flagged: bool | None = None,
+    job_id: str = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str = "",
+) -> dict[str, Any]:
+    """The calls the principal may see, newest first, filtered, one page at a time."""
+    if principal.campaign_id is not None:
+        if campaign_id and campaign_id != principal.campaign_id:
+            raise GatewayError(
+                "wrong_campaign", "this API key belongs to another campaign; use that one's key"
+            )
+        campaign_id = principal.campaign_id
+    request = ingest_pb2.ListCallsRequest(
+        org_id=principal.org_id,
+        campaign_id=campaign_id,
+        statuses=[enum_value(common_pb2.CallStatus, "CALL_STATUS_", s) for s in split(status)],
+        sources=[enum_value(common_pb2.UploadSource, "UPLOAD_SOURCE_", s) for s in split(source)],
+        agent_id=agent_id,
+        created_from=time_bound(created_from, "from", end_of_day=False),
+        created_to=time_bound(created_to, "to", end_of_day=True),
+        flagged=flag_filter(flagged),
+        job_id=job_id,
+        page_size=limit,
+        page_token=cursor,
+    )
+    try:
+        page = await context.peers.list_calls(request)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error) from error
+    return {
+        "calls": [call_view(call) for call in page.calls],
+        "next_cursor": page.next_page_token or None,
+    }
+
+
+@router.patch("/{call_id}")
+async def edit_metadata(
+    call_id: str, changes: MetadataChanges, principal: Manager, context: Context
+) -> dict[str, Any]:
+    """Replaces the metadata fields given; the agent link follows a new agent_code."""
+    await scoped_call(call_id, principal, context)
+    given = {name: getattr(changes, name) or "" for name in changes.model_fields_set}
+    if not given:
+        raise GatewayError("invalid_request", "send at least one metadata field to change")
+    request = ingest_pb2.UpdateCallMetadataRequest(
+        org_id=principal.org_id,
+        call_id=call_id,
+        metadata=common_pb2.CallMetadata(**given),
+        fields=sorted(given),
+    )
+    try:
+        call = await context.peers.update_call_metadata(request)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return call_view(call)
+
+
+@router.put("/{call_id}/agent")
+async def link_agent(
+    call_id: str, choice: AgentChoice, principal: Manager, context: Context
+) -> dict[str, Any]:
+    """Links the call to one of its campaign's agents by hand."""
+    await scoped_call(call_id, principal, context)
+    try:
+        call = await context.peers.link_agent(principal.org_id, call_id, choice.agent_id)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return call_view(call)
+
+
+@router.delete("/{call_id}/agent")
+async def unlink_agent(call_id: str, principal: Manager, context: Context) -> dict[str, Any]:
+    """Removes the call's agent link."""
+    await scoped_call(call_id, principal, context)
+    try:
+        call = await context.peers.link_agent(principal.org_id, call_id, "")
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return call_view(call)
+
+
+@router.delete("/{call_id}", status_code=204)
+async def delete_call(call_id: str, principal: Manager, context: Context) -> Response:
+    """Deletes the call, its audio, and (through `calls.deleted`) its transcripts and analyses."""
+    await scoped_call(call_id, principal, context)
+    try:
+        await context.peers.delete_call(principal.org_id, call_id)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return Response(status_code=204)
+
+
+@router.post("/{call_id}/rerun-transcription", status_code=202)
+async def rerun_transcription(call_id: str, principal: Manager, context: Context) -> dict[str, Any]:
+    """Transcribes a completed or failed call again; a new version, the old ones kept."""
+    await scoped_call(call_id, principal, context)
+    try:
+        call = await context.peers.rerun_transcription(principal.org_id, call_id)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return call_view(call)
+
+
+@router.post("/{call_id}/run-analysis", status_code=202)
+async def run_analysis(
+    call_id: str,
+    principal: Manager,
+    context: Context,
+    run: Annotated[AnalysisRun | None, Body()] = None,
+) -> dict[str, Any]:
+    """Evaluates the checks again on a transcript version; a new analysis version."""
+    await scoped_call(call_id, principal, context)
+    version = run.transcript_version if run else 0
+    try:
+        call = await context.peers.run_analysis(principal.org_id, call_id, version)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return call_view(call)

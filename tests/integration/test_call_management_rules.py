@@ -1,0 +1,283 @@
+"""Call management on the real MongoDB-wire, S3 and Kafka servers: list, edit, link, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import pytest
+from callscope.v1 import events_pb2
+from callscope_common.mongo import Document
+from callscope_common.storage import S3ObjectStore
+from callscope_ingest import call_management
+from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.domain.agents import Agent
+from callscope_ingest.domain.call_queries import CallQuery, FlagFilter
+from callscope_ingest.domain.calls import AgentLinkMethod, Call, CallResult, Failure, UploadSource
+from callscope_ingest.domain.errors import CallConflictError, CallNotFoundError
+from callscope_ingest.domain.metadata import CallMetadata
+from callscope_ingest.domain.status import CallStatus
+from callscope_ingest.handlers import IngestPorts, RegisterCall
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.support.audio import render_noise
+from tests.support.ingest_ports import FixedAgents, RecordingPublisher, upload
+
+CAMPAIGN = "campaign-a"
+JOHN = Agent(id="agent-js", name="John Smith", code="JS001", campaign_ids=(CAMPAIGN,))
+JANE = Agent(id="agent-jd", name="Jane Doe", code="JD002", campaign_ids=(CAMPAIGN,))
+ELSEWHERE = Agent(id="agent-x", name="Other Team", code="XX001", campaign_ids=("campaign-b",))
+
+
+@pytest.fixture
+def recorder(ports: IngestPorts) -> RecordingPublisher:
+    return RecordingPublisher(ports.publisher)
+
+
+@pytest.fixture
+def managed(ports: IngestPorts, recorder: RecordingPublisher) -> IngestPorts:
+    """The real adapters, with the three agents above in the directory."""
+    return dataclasses.replace(ports, publisher=recorder, agents=FixedAgents(JOHN, JANE, ELSEWHERE))
+
+
+async def new_call(
+    org_id: str,
+    ports: IngestPorts,
+    tmp_path: Path,
+    *,
+    file_name: str = "call.wav",
+    source: UploadSource = UploadSource.API,
+    metadata: CallMetadata | None = None,
+    seed: int | None = None,
+) -> Call:
+    """A new call; its audio is unique unless a seed is given (the campaign id is shared)."""
+    seed = uuid.uuid4().int % 2**31 if seed is None else seed
+    audio = render_noise(tmp_path / f"{uuid.uuid4().hex}.wav", 11.0, seed=seed)
+    command = RegisterCall(org_id, CAMPAIGN, source, file_name, metadata or CallMetadata())
+    return await upload(audio, command, ports)
+
+
+async def finish(calls: MongoCallStore, call_id: str, *, flagged: bool = False) -> None:
+    result = CallResult(70.0, flagged, ("score below 80",) if flagged else (), 1, 1)
+    assert await calls.move_status(
+        call_id, CallStatus.COMPLETED, dt.datetime.now(dt.UTC), result=result
+    )
+
+
+async def test_pages_cover_every_call_once_newest_first_and_filters_combine(
+    managed: IngestPorts, calls: MongoCallStore, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    made = [
+        await new_call(org_id, managed, tmp_path, source=source)
+        for source in (
+            [
+                UploadSource.API,
+                UploadSource.UI,
+                UploadSource.BULK,
+                UploadSource.API,
+                UploadSource.SFTP,
+            ]
+        )
+    ]
+    await finish(calls, made[0].id, flagged=True)
+    await finish(calls, made[3].id, flagged=False)
+    await new_call(uuid.uuid4().hex, managed, tmp_path)  # another organisation's
+
+    seen: list[str] = []
+    query = CallQuery(org_id=org_id, page_size=2)
+    while True:
+        page, after = await call_management.list_calls(query, managed)
+        seen += [call.id for call in page]
+        if after is None:
+            break
+        query = dataclasses.replace(query, after=after)
+    assert seen == [call.id for call in reversed(made)]
+
+    async def ids(**filters: object) -> set[str]:
+        page, _ = await call_management.list_calls(CallQuery(org_id=org_id, **filters), managed)  # type: ignore[arg-type]
+        return {call.id for call in page}
+
+    assert await ids(sources=frozenset({UploadSource.API})) == {made[0].id, made[3].id}
+    assert await ids(statuses=frozenset({CallStatus.COMPLETED})) == {made[0].id, made[3].id}
+    assert await ids(flagged=FlagFilter.FLAGGED) == {made[0].id}
+    assert await ids(flagged=FlagFilter.NOT_FLAGGED) == {made[3].id}
+    assert await ids(
+        statuses=frozenset({CallStatus.PENDING}), sources=frozenset({UploadSource.UI})
+    ) == {made[1].id}
+    after_third = made[2].created_at
+    assert await ids(created_from=after_third) == {made[2].id, made[3].id, made[4].id}
+    assert await ids(created_to=after_third) == {made[0].id, made[1].id}
+    assert await ids(campaign_id="campaign-b") == set()
+
+
+async def test_uploads_link_the_metadata_code_else_the_file_name_code_else_nothing(
+    managed: IngestPorts, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    by_metadata = await new_call(
+        org_id,
+        managed,
+        tmp_path,
+        file_name="call_JS001_20260115.wav",
+        metadata=CallMetadata(agent_code="jd002"),
+    )
+    by_name = await new_call(org_id, managed, tmp_path, file_name="recording-JS001-am.wav")
+    unknown = await new_call(org_id, managed, tmp_path, metadata=CallMetadata(agent_code="ZZ999"))
+    other_campaign = await new_call(org_id, managed, tmp_path, file_name="call_XX001.wav")
+    assert by_metadata.agent is not None and by_metadata.agent.agent_id == JANE.id
+    assert by_metadata.agent.method is AgentLinkMethod.METADATA
+    assert by_name.agent is not None and by_name.agent.agent_id == JOHN.id
+    assert by_name.agent.method is AgentLinkMethod.FILE_NAME
+    assert unknown.agent is None and other_campaign.agent is None
+    page, _ = await call_management.list_calls(CallQuery(org_id=org_id, agent_id=JOHN.id), managed)
+    assert [call.id for call in page] == [by_name.id]
+
+
+async def test_editing_the_agent_code_relinks_but_a_manual_link_stays(
+    managed: IngestPorts, calls: MongoCallStore, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    call = await new_call(org_id, managed, tmp_path, metadata=CallMetadata(agent_code="JS001"))
+    edited = await call_management.update_metadata(
+        org_id,
+        call.id,
+        CallMetadata(agent_code="JD002", call_type="inbound"),
+        frozenset({"agent_code", "call_type"}),
+        managed,
+    )
+    assert edited.metadata.agent_code == "JD002" and edited.metadata.call_type == "INBOUND"
+    assert edited.agent is not None and edited.agent.agent_id == JANE.id
+
+    manual = await call_management.link_agent(org_id, call.id, JOHN.id, managed)
+    assert manual.agent is not None and manual.agent.method is AgentLinkMethod.MANUAL
+    again = await call_management.update_metadata(
+        org_id, call.id, CallMetadata(agent_code="JD002"), frozenset({"agent_code"}), managed
+    )
+    assert again.agent == manual.agent
+
+    with pytest.raises(CallConflictError) as refused:
+        await call_management.link_agent(org_id, call.id, ELSEWHERE.id, managed)
+    assert refused.value.code == "agent_not_in_campaign"
+    with pytest.raises(CallConflictError) as unknown:
+        await call_management.link_agent(org_id, call.id, "no-such-agent", managed)
+    assert unknown.value.code == "unknown_agent"
+    unlinked = await call_management.link_agent(org_id, call.id, "", managed)
+    assert unlinked.agent is None
+    stored = await calls.get(org_id, call.id)
+    assert stored is not None and stored.agent is None and stored.metadata.agent_code == "JD002"
+
+
+async def test_a_client_reference_another_call_has_is_refused_and_changes_nothing(
+    managed: IngestPorts, calls: MongoCallStore, database: AsyncDatabase[Document], tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    first = await new_call(
+        org_id, managed, tmp_path, metadata=CallMetadata(client_reference="REF-1")
+    )
+    second = await new_call(
+        org_id, managed, tmp_path, metadata=CallMetadata(client_reference="REF-2")
+    )
+    fingerprints = database["call_fingerprints"]
+    before = await fingerprints.find({"call_id": second.id}).sort("_id").to_list()
+
+    with pytest.raises(CallConflictError) as refused:
+        await call_management.update_metadata(
+            org_id,
+            second.id,
+            CallMetadata(client_reference="REF-1"),
+            frozenset({"client_reference"}),
+            managed,
+        )
+    assert refused.value.code == "duplicate_metadata" and first.id in refused.value.message
+    assert await fingerprints.find({"call_id": second.id}).sort("_id").to_list() == before
+    stored = await calls.get(org_id, second.id)
+    assert stored is not None and stored.metadata.client_reference == "REF-2"
+
+    await call_management.update_metadata(
+        org_id,
+        second.id,
+        CallMetadata(client_reference="REF-3"),
+        frozenset({"client_reference"}),
+        managed,
+    )
+    keys = {row["_id"] for row in await fingerprints.find({"call_id": second.id}).to_list()}
+    assert f"{CAMPAIGN}|ref|REF-3" in keys and f"{CAMPAIGN}|ref|REF-2" not in keys
+    # REF-2 is free again: a new upload with it is an original, not a duplicate.
+    third = await new_call(
+        org_id, managed, tmp_path, metadata=CallMetadata(client_reference="REF-2")
+    )
+    assert third.status is CallStatus.PENDING
+
+
+async def test_delete_announces_then_removes_audio_claims_and_call(
+    managed: IngestPorts,
+    recorder: RecordingPublisher,
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    database: AsyncDatabase[Document],
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    call = await new_call(org_id, managed, tmp_path)
+    assert call.audio is not None
+    with pytest.raises(CallConflictError) as refused:  # queued: in the pipeline
+        await call_management.delete_call(org_id, call.id, managed)
+    assert refused.value.code == "call_in_progress"
+    assert await object_store.exists(call.audio.key)
+
+    await finish(calls, call.id)
+    with pytest.raises(CallNotFoundError):
+        await call_management.delete_call(uuid.uuid4().hex, call.id, managed)  # another org
+    await call_management.delete_call(org_id, call.id, managed)
+
+    assert await calls.get(org_id, call.id) is None
+    assert not await object_store.exists(call.audio.key)
+    assert await database["call_fingerprints"].count_documents({"call_id": call.id}) == 0
+    deleted = [e for e in recorder.sent if isinstance(e, events_pb2.CallDeleted)]
+    assert [e.header.call_id for e in deleted] == [call.id]
+
+
+async def test_rerun_queues_a_finished_call_once_even_when_two_requests_race(
+    managed: IngestPorts, recorder: RecordingPublisher, calls: MongoCallStore, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    call = await new_call(org_id, managed, tmp_path)
+    with pytest.raises(CallConflictError):  # still in the pipeline
+        await call_management.rerun_transcription(org_id, call.id, managed)
+    await finish(calls, call.id)
+
+    outcomes = await asyncio.gather(
+        *(call_management.rerun_transcription(org_id, call.id, managed) for _ in range(2)),
+        return_exceptions=True,
+    )
+    rerun = [o for o in outcomes if isinstance(o, Call)]
+    refused = [o for o in outcomes if isinstance(o, CallConflictError)]
+    assert len(rerun) == 1 and len(refused) == 1, outcomes
+    assert rerun[0].status is CallStatus.PENDING and rerun[0].reruns == 1
+    assert rerun[0].result is not None  # the last result stays until a new one replaces it
+    requested = [e for e in recorder.sent if isinstance(e, events_pb2.TranscriptionRequested)]
+    assert len(requested) == 1 and requested[0].audio.key == call.audio.key  # type: ignore[union-attr]
+
+    # The re-run completes like any run; then analysis alone can run again.
+    await finish(calls, call.id)
+    again = await call_management.run_analysis(org_id, call.id, 1, managed)
+    assert again.status is CallStatus.PENDING and again.reruns == 2
+    analysis = [e for e in recorder.sent if isinstance(e, events_pb2.AnalysisRequested)]
+    assert [(e.header.call_id, e.transcript_version) for e in analysis] == [(call.id, 1)]
+
+
+async def test_analysis_cannot_rerun_without_a_transcript(
+    managed: IngestPorts, calls: MongoCallStore, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    call = await new_call(org_id, managed, tmp_path)
+    failure = Failure(stage="TRANSCRIPTION", reason="audio is silent")
+    await calls.move_status(call.id, CallStatus.FAILED, dt.datetime.now(dt.UTC), failure=failure)
+    with pytest.raises(CallConflictError, match="re-run the transcription"):
+        await call_management.run_analysis(org_id, call.id, 0, managed)
+    rerun = await call_management.rerun_transcription(org_id, call.id, managed)
+    assert rerun.status is CallStatus.PENDING and rerun.failure is None
