@@ -127,11 +127,17 @@ async def create_job(command: CreateJob, jobs: JobStore) -> tuple[JobReport, Bul
     return job_report(job, tally_items(items), items), preview
 
 
-async def get_job(org_id: str, job_id: str, jobs: JobStore) -> JobReport:
-    """The job with its items, derived status and counts."""
+async def get_job(org_id: str, job_id: str, jobs: JobStore, item_id: str = "") -> JobReport:
+    """The job with its items (or only item_id), derived status and counts."""
     job = await jobs.get(org_id, job_id)
     if job is None:
         raise JobNotFoundError(job_id)
+    if item_id:
+        item = await jobs.item(job.id, item_id)
+        if item is None:
+            raise JobNotFoundError(job_id)
+        tally = (await jobs.tallies([job.id]))[job.id]
+        return job_report(job, tally, (item,))
     items = await jobs.items(job.id)
     return job_report(job, tally_items(items), items)
 

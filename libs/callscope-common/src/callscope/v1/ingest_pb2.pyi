@@ -1064,17 +1064,23 @@ class GetJobRequest(_message.Message):
 
     ORG_ID_FIELD_NUMBER: _builtins.int
     JOB_ID_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     job_id: _builtins.str
+    item_id: _builtins.str
+    """When set, `items` holds only this item (NOT_FOUND if the job has no such item),
+    so that uploading one file of a 10 000-file job does not read them all.
+    """
     def __init__(
         self,
         *,
         org_id: _builtins.str = ...,
         job_id: _builtins.str = ...,
+        item_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "org_id", b"org_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "job_id", b"job_id", "org_id", b"org_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

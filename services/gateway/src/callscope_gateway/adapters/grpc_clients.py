@@ -182,9 +182,9 @@ class PeerClients:
         )
         return created
 
-    async def get_job(self, org_id: str, job_id: str) -> ingest_pb2.Job:
-        """A job with its items from ingest."""
-        request = ingest_pb2.GetJobRequest(org_id=org_id, job_id=job_id)
+    async def get_job(self, org_id: str, job_id: str, item_id: str = "") -> ingest_pb2.Job:
+        """A job with its items (or only item_id) from ingest."""
+        request = ingest_pb2.GetJobRequest(org_id=org_id, job_id=job_id, item_id=item_id)
         job: ingest_pb2.Job = await self._ingest.GetJob(request, timeout=LOOKUP_TIMEOUT_S)
         return job
 

@@ -96,7 +96,9 @@ async def get_job(
     request: ingest_pb2.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any], jobs: JobStore
 ) -> ingest_pb2.Job:
     """The job with its items; NOT_FOUND for another organisation's."""
-    report = await _answer(context, job_handlers.get_job(request.org_id, request.job_id, jobs))
+    report = await _answer(
+        context, job_handlers.get_job(request.org_id, request.job_id, jobs, request.item_id)
+    )
     return job_to_proto(report)
 
 

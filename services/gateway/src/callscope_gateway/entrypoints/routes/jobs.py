@@ -166,7 +166,7 @@ async def upload_item_file(
     job_id: str, item_id: str, request: Request, principal: Uploader, context: Context
 ) -> dict[str, Any] | JSONResponse:
     """Streams one file of a job (the raw request body) to ingest."""
-    job = await scoped_job(job_id, principal, context)
+    job = await scoped_job(job_id, principal, context, item_id)
     item = next((item for item in job.items if item.id == item_id), None)
     if item is None:
         raise GatewayError("not_found", f"job {job_id} has no item {item_id}")
@@ -307,10 +307,13 @@ async def campaign_in_scope(campaign_id: str, principal: Principal, context: Api
         raise GatewayError("not_found", f"no campaign with id {campaign_id}")
 
 
-async def scoped_job(job_id: str, principal: Principal, context: ApiContext) -> ingest_pb2.Job:
-    """The job if the principal may see its campaign; other campaigns' jobs do not exist."""
+async def scoped_job(
+    job_id: str, principal: Principal, context: ApiContext, item_id: str = ""
+) -> ingest_pb2.Job:
+    """The job (with only item_id's item, if given) if the principal may see its campaign;
+    other campaigns' jobs do not exist."""
     try:
-        job = await context.peers.get_job(principal.org_id, job_id)
+        job = await context.peers.get_job(principal.org_id, job_id, item_id)
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, f"no job with id {job_id}") from error
     if not principal.sees_campaign(job.campaign_id):
