@@ -11,9 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
+from callscope_gateway.adapters.mongo import MongoDirectory
 
 from tests.support.audio import RenderedAudio, convert, render_mono, render_stereo
 from tests.support.infra import Infra
+from tests.support.people import (
+    OtherOrganisation,
+    Person,
+    demo_owner,
+    directory_of,
+    other_organisation,
+)
 from tests.support.polling import wait_for
 from tests.support.scripts import COMPLIANT, NO_GREETING, NO_VERIFICATION
 from tests.support.services import RunningServices
@@ -32,6 +40,24 @@ async def stores(infra: Infra, services: RunningServices) -> AsyncIterator[Store
     """Looks into the database and bucket the services of this run use."""
     async with inspect_stores(infra, services.database, services.bucket) as inspector:
         yield inspector
+
+
+@pytest.fixture(scope="module")
+async def directory(stores: StoreInspector, services: RunningServices) -> MongoDirectory:
+    """The gateway's directory in this run's database, for seeding people and campaigns."""
+    return directory_of(stores, services)
+
+
+@pytest.fixture(scope="module")
+async def owner(api: httpx.AsyncClient, services: RunningServices) -> Person:
+    """The demo organisation's owner, logged in."""
+    return await demo_owner(api, services)
+
+
+@pytest.fixture(scope="module")
+async def other(api: httpx.AsyncClient, directory: MongoDirectory) -> OtherOrganisation:
+    """A second organisation with a campaign, its key and a logged-in owner."""
+    return await other_organisation(api, directory)
 
 
 PROCESSING_TIMEOUT_S = 300

@@ -11,24 +11,12 @@ from callscope_gateway.adapters.mongo import MongoDirectory
 
 from tests.support.people import (
     Person,
-    demo_owner,
-    directory_of,
     login,
     new_person,
     other_organisation,
 )
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
-
-
-@pytest.fixture(scope="module")
-async def directory(stores: StoreInspector, services: RunningServices) -> MongoDirectory:
-    return directory_of(stores, services)
-
-
-@pytest.fixture(scope="module")
-async def owner(api: httpx.AsyncClient, services: RunningServices) -> Person:
-    return await demo_owner(api, services)
 
 
 def _sha256(token: str) -> str:

@@ -11,23 +11,10 @@ from callscope_gateway.adapters.mongo import MongoDirectory
 from tests.support.people import (
     OtherOrganisation,
     Person,
-    demo_owner,
-    directory_of,
     new_person,
-    other_organisation,
 )
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
-
-
-@pytest.fixture(scope="module")
-async def directory(stores: StoreInspector, services: RunningServices) -> MongoDirectory:
-    return directory_of(stores, services)
-
-
-@pytest.fixture(scope="module")
-async def owner(api: httpx.AsyncClient, services: RunningServices) -> Person:
-    return await demo_owner(api, services)
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +22,6 @@ async def senior(
     api: httpx.AsyncClient, services: RunningServices, directory: MongoDirectory
 ) -> Person:
     return await new_person(api, directory, services.credentials["org_id"], "SENIOR_MANAGER")
-
-
-@pytest.fixture(scope="module")
-async def other(api: httpx.AsyncClient, directory: MongoDirectory) -> OtherOrganisation:
-    return await other_organisation(api, directory)
 
 
 def _keys_path(campaign_id: str) -> str:

@@ -15,29 +15,11 @@ from tests.support.audio import render_stereo
 from tests.support.people import (
     OtherOrganisation,
     Person,
-    demo_owner,
-    directory_of,
     new_person,
-    other_organisation,
 )
 from tests.support.scripts import COMPLIANT
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
-
-
-@pytest.fixture(scope="module")
-async def directory(stores: StoreInspector, services: RunningServices) -> MongoDirectory:
-    return directory_of(stores, services)
-
-
-@pytest.fixture(scope="module")
-async def owner(api: httpx.AsyncClient, services: RunningServices) -> Person:
-    return await demo_owner(api, services)
-
-
-@pytest.fixture(scope="module")
-async def other(api: httpx.AsyncClient, directory: MongoDirectory) -> OtherOrganisation:
-    return await other_organisation(api, directory)
 
 
 async def _create(api: httpx.AsyncClient, person: Person, **fields: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NoReturn
+from collections.abc import Awaitable
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from callscope.v1 import common_pb2, ingest_pb2
@@ -27,6 +28,8 @@ from callscope_ingest.domain.status import CallStatus
 # The trailing-metadata key that carries a refusal's stable code to the gateway.
 REJECTION_CODE_KEY = "rejection-code"
 
+T = TypeVar("T")
+
 # Errors of the management RPCs that become a gRPC status with a stable code.
 MANAGEMENT_ERRORS = (
     CallNotFoundError,
@@ -49,6 +52,14 @@ async def abort_for(context: grpc.aio.ServicerContext[Any, Any], error: Exceptio
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message)
     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
     raise AssertionError("unreachable: abort raises")
+
+
+async def answer(context: grpc.aio.ServicerContext[Any, Any], work: Awaitable[T]) -> T:
+    """The result of a management use case, or the RPC ended with its error's status."""
+    try:
+        return await work
+    except MANAGEMENT_ERRORS as error:
+        await abort_for(context, error)
 
 
 def call_query(request: ingest_pb2.ListCallsRequest) -> CallQuery:

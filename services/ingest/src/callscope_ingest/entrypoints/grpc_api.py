@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from callscope_ingest import call_management, handlers
 from callscope_ingest.domain.audio_rules import AudioLimits, check_declared_size
-from callscope_ingest.domain.call_queries import encode_cursor
+from callscope_ingest.domain.call_queries import PageCursor, encode_cursor
 from callscope_ingest.domain.calls import Call, UploadSource
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
@@ -24,12 +24,7 @@ from callscope_ingest.domain.errors import (
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 from callscope_ingest.entrypoints import job_rpc
-from callscope_ingest.entrypoints.call_rpc import (
-    MANAGEMENT_ERRORS,
-    REJECTION_CODE_KEY,
-    abort_for,
-    call_query,
-)
+from callscope_ingest.entrypoints.call_rpc import REJECTION_CODE_KEY, answer, call_query
 from callscope_ingest.job_handlers import ItemUpload
 
 _STATUS_FOR_CODE = {RejectionCode.FILE_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED}
@@ -157,10 +152,12 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         ],
     ) -> ingest_pb2.ListCallsResponse:
         """A page of calls and the token of the next one."""
-        try:
-            calls, after = await call_management.list_calls(call_query(request), self._ports)
-        except MANAGEMENT_ERRORS as error:
-            await abort_for(context, error)
+
+        async def page() -> tuple[list[Call], PageCursor | None]:
+            # Reading the filters can fail too (a bad page token): inside answer().
+            return await call_management.list_calls(call_query(request), self._ports)
+
+        calls, after = await answer(context, page())
         return ingest_pb2.ListCallsResponse(
             calls=[call_to_proto(call) for call in calls],
             next_page_token=encode_cursor(after) if after else "",
@@ -172,16 +169,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         context: grpc.aio.ServicerContext[ingest_pb2.UpdateCallMetadataRequest, ingest_pb2.Call],
     ) -> ingest_pb2.Call:
         """The call with the named metadata fields replaced."""
-        try:
-            call = await call_management.update_metadata(
+        call = await answer(
+            context,
+            call_management.update_metadata(
                 request.org_id,
                 request.call_id,
                 _metadata(request.metadata),
                 frozenset(request.fields),
                 self._ports,
-            )
-        except MANAGEMENT_ERRORS as error:
-            await abort_for(context, error)
+            ),
+        )
         return call_to_proto(call)
 
     async def LinkAgent(  # noqa: N802 - gRPC method name
@@ -190,12 +187,12 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         context: grpc.aio.ServicerContext[ingest_pb2.LinkAgentRequest, ingest_pb2.Call],
     ) -> ingest_pb2.Call:
         """The call linked to the agent (or unlinked)."""
-        try:
-            call = await call_management.link_agent(
+        call = await answer(
+            context,
+            call_management.link_agent(
                 request.org_id, request.call_id, request.agent_id, self._ports
-            )
-        except MANAGEMENT_ERRORS as error:
-            await abort_for(context, error)
+            ),
+        )
         return call_to_proto(call)
 
     async def DeleteCall(  # noqa: N802 - gRPC method name
@@ -206,10 +203,9 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         ],
     ) -> ingest_pb2.DeleteCallResponse:
         """Deletes the call; its owners delete their versions through `calls.deleted`."""
-        try:
-            await call_management.delete_call(request.org_id, request.call_id, self._ports)
-        except MANAGEMENT_ERRORS as error:
-            await abort_for(context, error)
+        await answer(
+            context, call_management.delete_call(request.org_id, request.call_id, self._ports)
+        )
         return ingest_pb2.DeleteCallResponse()
 
     async def RerunTranscription(  # noqa: N802 - gRPC method name
@@ -218,12 +214,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         context: grpc.aio.ServicerContext[ingest_pb2.RerunRequest, ingest_pb2.Call],
     ) -> ingest_pb2.Call:
         """The call, queued again for transcription."""
-        try:
-            call = await call_management.rerun_transcription(
-                request.org_id, request.call_id, self._ports
-            )
-        except MANAGEMENT_ERRORS as error:
-            await abort_for(context, error)
+        call = await answer(
+            context,
+            call_management.rerun_transcription(request.org_id, request.call_id, self._ports),
+        )
         return call_to_proto(call)
 
     async def RunAnalysis(  # noqa: N802 - gRPC method name
@@ -232,12 +226,12 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         context: grpc.aio.ServicerContext[ingest_pb2.RerunRequest, ingest_pb2.Call],
     ) -> ingest_pb2.Call:
         """The call, queued again for analysis."""
-        try:
-            call = await call_management.run_analysis(
+        call = await answer(
+            context,
+            call_management.run_analysis(
                 request.org_id, request.call_id, request.transcript_version, self._ports
-            )
-        except MANAGEMENT_ERRORS as error:
-            await abort_for(context, error)
+            ),
+        )
         return call_to_proto(call)
 
     async def PreviewBulkUpload(  # noqa: N802 - gRPC method name
