@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from callscope_transcription.domain.events import TranscriptionEvent
-from callscope_transcription.domain.model import AudioLocation, Transcript, Utterance
+from callscope_transcription.domain.model import (
+    AudioLocation,
+    Layout,
+    Speaker,
+    Transcript,
+    Utterance,
+)
 
 SAMPLE_RATE = 16_000
 """Whisper models hear 16 kHz mono; every decoder delivers that."""
@@ -46,6 +53,90 @@ class Recognition:
 
     language: str
     utterances: tuple[Utterance, ...]
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What probing a call's audio file found (before any provider sees it)."""
+
+    channels: int
+    duration_seconds: float
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """One call's audio handed to a provider: the file as uploaded, and how it is laid out.
+
+    layout is STEREO only for two channels that carry different signals (one party
+    each); everything else is MONO. The file is private to this request and is
+    deleted when the provider returns.
+    """
+
+    path: Path
+    layout: Layout
+    duration_seconds: float
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """What a provider heard: utterances by voice, before roles are decided.
+
+    On STEREO each utterance's voice is its channel (0 = left); on MONO it is the
+    speaker the provider told apart (0 = the first voice heard). voices_split is
+    False on MONO when the provider could not tell voices apart (every voice is 0).
+    settings records how the provider was asked (model options, VAD, diarization),
+    stored with the transcript so a result can be reproduced.
+    """
+
+    language: str
+    layout: Layout
+    utterances: tuple[Utterance, ...]
+    duration_seconds: float
+    model: str
+    voices_split: bool = True
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CampaignRules:
+    """A campaign's transcription settings, read from the directory for every call."""
+
+    provider: str = "local"
+    agent_channel: Literal["left", "right"] = "left"
+    opening_party: Speaker = Speaker.AGENT
+    company_name: str = ""
+
+
+class SpeechProvider(Protocol):
+    """Turns a call's audio into speech by voice: local Whisper, AssemblyAI or Deepgram.
+
+    Raises UnusableAudioError when the audio cannot give words, ProviderError when
+    the provider refuses (bad key, rejected audio) or stays unavailable after its
+    retries; any other exception is treated as transient and the event is retried.
+    """
+
+    @property
+    def name(self) -> str:
+        """The provider's name as stored on transcripts: "local", "assemblyai", "deepgram"."""
+
+    async def transcribe(self, request: ProviderRequest) -> Hearing:
+        """Transcribes the file; utterances with word timings, labelled by voice."""
+
+
+class AudioProber(Protocol):
+    """Reads an audio file's layout without decoding it all (CPU work: run it in a thread)."""
+
+    def probe(self, path: Path) -> AudioInfo:
+        """The channel count and duration; UndecodableAudioError if it is not audio."""
+
+
+class CampaignDirectory(Protocol):
+    """The campaign settings that decide the provider and the speaker roles."""
+
+    async def rules(self, org_id: str, campaign_id: str) -> CampaignRules:
+        """The campaign's rules; defaults when the campaign no longer exists."""
 
 
 class TranscriptStore(Protocol):

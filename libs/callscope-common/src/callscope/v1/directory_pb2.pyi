@@ -20,6 +20,44 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _TranscriptionProvider:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TranscriptionProviderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TranscriptionProvider.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRANSCRIPTION_PROVIDER_UNSPECIFIED: _TranscriptionProvider.ValueType  # 0
+    TRANSCRIPTION_PROVIDER_LOCAL: _TranscriptionProvider.ValueType  # 1
+    """faster-whisper on the transcription service's own CPU or GPU."""
+    TRANSCRIPTION_PROVIDER_ASSEMBLYAI: _TranscriptionProvider.ValueType  # 2
+    TRANSCRIPTION_PROVIDER_DEEPGRAM: _TranscriptionProvider.ValueType  # 3
+
+class TranscriptionProvider(_TranscriptionProvider, metaclass=_TranscriptionProviderEnumTypeWrapper): ...
+
+TRANSCRIPTION_PROVIDER_UNSPECIFIED: TranscriptionProvider.ValueType  # 0
+TRANSCRIPTION_PROVIDER_LOCAL: TranscriptionProvider.ValueType  # 1
+"""faster-whisper on the transcription service's own CPU or GPU."""
+TRANSCRIPTION_PROVIDER_ASSEMBLYAI: TranscriptionProvider.ValueType  # 2
+TRANSCRIPTION_PROVIDER_DEEPGRAM: TranscriptionProvider.ValueType  # 3
+Global___TranscriptionProvider: _TypeAlias = TranscriptionProvider  # noqa: Y015
+
+class _AudioChannel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AudioChannelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AudioChannel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AUDIO_CHANNEL_UNSPECIFIED: _AudioChannel.ValueType  # 0
+    AUDIO_CHANNEL_LEFT: _AudioChannel.ValueType  # 1
+    AUDIO_CHANNEL_RIGHT: _AudioChannel.ValueType  # 2
+
+class AudioChannel(_AudioChannel, metaclass=_AudioChannelEnumTypeWrapper): ...
+
+AUDIO_CHANNEL_UNSPECIFIED: AudioChannel.ValueType  # 0
+AUDIO_CHANNEL_LEFT: AudioChannel.ValueType  # 1
+AUDIO_CHANNEL_RIGHT: AudioChannel.ValueType  # 2
+Global___AudioChannel: _TypeAlias = AudioChannel  # noqa: Y015
+
 class _CheckWindow:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -199,12 +237,28 @@ class Campaign(_message.Message):
     FLAG_THRESHOLD_FIELD_NUMBER: _builtins.int
     AUTO_PROCESSING_FIELD_NUMBER: _builtins.int
     CHECKS_FIELD_NUMBER: _builtins.int
+    TRANSCRIPTION_PROVIDER_FIELD_NUMBER: _builtins.int
+    AGENT_CHANNEL_FIELD_NUMBER: _builtins.int
+    OPENING_PARTY_FIELD_NUMBER: _builtins.int
+    COMPANY_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     name: _builtins.str
     flag_threshold: _builtins.float
     """Calls scoring below this (0 to 100) are flagged for review."""
     auto_processing: _builtins.bool
+    transcription_provider: Global___TranscriptionProvider.ValueType
+    """Which transcription provider turns this campaign's calls into transcripts."""
+    agent_channel: Global___AudioChannel.ValueType
+    """Stereo recordings: the channel that carries the agent."""
+    opening_party: _common_pb2.Speaker.ValueType
+    """Mono recordings: the party who opens the call (AGENT unless the campaign
+    makes outbound calls answered by the customer).
+    """
+    company_name: _builtins.str
+    """The name agents greet with ("thank you for calling <company>"): evidence
+    for which speaker is the agent. Empty: the organisation name is not assumed.
+    """
     @_builtins.property
     def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Check]: ...
     def __init__(
@@ -216,10 +270,14 @@ class Campaign(_message.Message):
         flag_threshold: _builtins.float = ...,
         auto_processing: _builtins.bool = ...,
         checks: _abc.Iterable[Global___Check] | None = ...,
+        transcription_provider: Global___TranscriptionProvider.ValueType = ...,
+        agent_channel: Global___AudioChannel.ValueType = ...,
+        opening_party: _common_pb2.Speaker.ValueType = ...,
+        company_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_processing", b"auto_processing", "checks", b"checks", "flag_threshold", b"flag_threshold", "id", b"id", "name", b"name", "org_id", b"org_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_channel", b"agent_channel", "auto_processing", b"auto_processing", "checks", b"checks", "company_name", b"company_name", "flag_threshold", b"flag_threshold", "id", b"id", "name", b"name", "opening_party", b"opening_party", "org_id", b"org_id", "transcription_provider", b"transcription_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -139,8 +139,13 @@ class CallTranscribed(_message.Message):
     HEADER_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_ID_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
+    SPEAKER_ROLES_NEED_REVIEW_FIELD_NUMBER: _builtins.int
     transcript_id: _builtins.str
     transcript_version: _builtins.int
+    speaker_roles_need_review: _builtins.bool
+    """Which party is the agent could not be told with confidence: the call
+    needs a reviewer to confirm or swap the roles.
+    """
     @_builtins.property
     def header(self) -> Global___EventHeader: ...
     def __init__(
@@ -149,10 +154,11 @@ class CallTranscribed(_message.Message):
         header: Global___EventHeader | None = ...,
         transcript_id: _builtins.str = ...,
         transcript_version: _builtins.int = ...,
+        speaker_roles_need_review: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "transcript_id", b"transcript_id", "transcript_version", b"transcript_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "speaker_roles_need_review", b"speaker_roles_need_review", "transcript_id", b"transcript_id", "transcript_version", b"transcript_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -230,6 +236,17 @@ class TranscriptionRequested(_message.Message):
 
     HEADER_FIELD_NUMBER: _builtins.int
     AUDIO_FIELD_NUMBER: _builtins.int
+    SWAP_SPEAKERS_FIELD_NUMBER: _builtins.int
+    SWAP_OF_VERSION_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    swap_speakers: _builtins.bool
+    """Set when a user swapped agent and customer: the new version copies this
+    transcript version (0 = the latest) with the two roles exchanged, and the
+    audio is not transcribed again.
+    """
+    swap_of_version: _builtins.int
+    requested_by: _builtins.str
+    """The user who asked (recorded on the new version)."""
     @_builtins.property
     def header(self) -> Global___EventHeader: ...
     @_builtins.property
@@ -239,10 +256,13 @@ class TranscriptionRequested(_message.Message):
         *,
         header: Global___EventHeader | None = ...,
         audio: _common_pb2.ObjectRef | None = ...,
+        swap_speakers: _builtins.bool = ...,
+        swap_of_version: _builtins.int = ...,
+        requested_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "header", b"header"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "header", b"header", "requested_by", b"requested_by", "swap_of_version", b"swap_of_version", "swap_speakers", b"swap_speakers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -711,6 +711,36 @@ class RerunRequest(_message.Message):
 Global___RerunRequest: _TypeAlias = RerunRequest  # noqa: Y015
 
 @_typing.final
+class SwapSpeakersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    transcript_version: _builtins.int
+    """The transcript version whose roles are wrong, 0 = the latest."""
+    requested_by: _builtins.str
+    """The user who asked; recorded on the new transcript version."""
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        transcript_version: _builtins.int = ...,
+        requested_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id", "requested_by", b"requested_by", "transcript_version", b"transcript_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SwapSpeakersRequest: _TypeAlias = SwapSpeakersRequest  # noqa: Y015
+
+@_typing.final
 class PreviewBulkUploadRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

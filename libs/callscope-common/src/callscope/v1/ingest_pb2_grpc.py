@@ -79,6 +79,11 @@ class IngestStub:
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.RerunRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
                 _registered_method=True)
+        self.SwapSpeakers = channel.unary_unary(
+                '/callscope.v1.Ingest/SwapSpeakers',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.SwapSpeakersRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
         self.PreviewBulkUpload = channel.unary_unary(
                 '/callscope.v1.Ingest/PreviewBulkUpload',
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.PreviewBulkUploadRequest.SerializeToString,
@@ -181,6 +186,14 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SwapSpeakers(self, request, context):
+        """Exchanges agent and customer on a finished call's transcript: a new
+        transcript version with the roles swapped, then analysis runs again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PreviewBulkUpload(self, request, context):
         """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
         Checks a bulk CSV against the names of the files the user selected; stores nothing.
@@ -262,6 +275,11 @@ def add_IngestServicer_to_server(servicer, server):
             'RunAnalysis': grpc.unary_unary_rpc_method_handler(
                     servicer.RunAnalysis,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.RerunRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'SwapSpeakers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwapSpeakers,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.SwapSpeakersRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
             ),
             'PreviewBulkUpload': grpc.unary_unary_rpc_method_handler(
@@ -532,6 +550,33 @@ class Ingest:
             target,
             '/callscope.v1.Ingest/RunAnalysis',
             callscope_dot_v1_dot_ingest__pb2.RerunRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwapSpeakers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/SwapSpeakers',
+            callscope_dot_v1_dot_ingest__pb2.SwapSpeakersRequest.SerializeToString,
             callscope_dot_v1_dot_ingest__pb2.Call.FromString,
             options,
             channel_credentials,

@@ -62,6 +62,10 @@ class IngestStub:
     """Re-runs transcription (then analysis) on a finished call: new versions, old ones kept."""
     RunAnalysis: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.RerunRequest, _ingest_pb2.Call]
     """Re-runs analysis on a transcript version of a finished call: a new version."""
+    SwapSpeakers: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.SwapSpeakersRequest, _ingest_pb2.Call]
+    """Exchanges agent and customer on a finished call's transcript: a new
+    transcript version with the roles swapped, then analysis runs again.
+    """
     PreviewBulkUpload: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.PreviewBulkUploadRequest, _ingest_pb2.BulkPreview]
     """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
     Checks a bulk CSV against the names of the files the user selected; stores nothing.
@@ -109,6 +113,10 @@ class IngestAsyncStub(IngestStub):
     """Re-runs transcription (then analysis) on a finished call: new versions, old ones kept."""
     RunAnalysis: _aio.UnaryUnaryMultiCallable[_ingest_pb2.RerunRequest, _ingest_pb2.Call]  # type: ignore[assignment]
     """Re-runs analysis on a transcript version of a finished call: a new version."""
+    SwapSpeakers: _aio.UnaryUnaryMultiCallable[_ingest_pb2.SwapSpeakersRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Exchanges agent and customer on a finished call's transcript: a new
+    transcript version with the roles swapped, then analysis runs again.
+    """
     PreviewBulkUpload: _aio.UnaryUnaryMultiCallable[_ingest_pb2.PreviewBulkUploadRequest, _ingest_pb2.BulkPreview]  # type: ignore[assignment]
     """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
     Checks a bulk CSV against the names of the files the user selected; stores nothing.
@@ -207,6 +215,16 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
         """Re-runs analysis on a transcript version of a finished call: a new version."""
+
+    @_abc_1.abstractmethod
+    def SwapSpeakers(
+        self,
+        request: _ingest_pb2.SwapSpeakersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Exchanges agent and customer on a finished call's transcript: a new
+        transcript version with the roles swapped, then analysis runs again.
+        """
 
     @_abc_1.abstractmethod
     def PreviewBulkUpload(

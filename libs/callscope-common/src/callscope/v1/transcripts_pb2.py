@@ -26,13 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from callscope.v1 import common_pb2 as callscope_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63\x61llscope/v1/transcripts.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\"H\n\x14GetTranscriptRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"E\n\x04Word\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x13\n\x0bprobability\x18\x04 \x01(\x01\"~\n\x07Segment\x12&\n\x07speaker\x18\x01 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x0c\n\x04text\x18\x04 \x01(\t\x12!\n\x05words\x18\x05 \x03(\x0b\x32\x12.callscope.v1.Word\"\xf0\x01\n\nTranscript\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x08 \x01(\x01\x12\'\n\x08segments\x18\t \x03(\x0b\x32\x15.callscope.v1.Segment\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\\\n\x0bTranscripts\x12M\n\rGetTranscript\x12\".callscope.v1.GetTranscriptRequest\x1a\x18.callscope.v1.Transcriptb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63\x61llscope/v1/transcripts.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\"H\n\x14GetTranscriptRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"E\n\x04Word\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x13\n\x0bprobability\x18\x04 \x01(\x01\"~\n\x07Segment\x12&\n\x07speaker\x18\x01 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x0c\n\x04text\x18\x04 \x01(\t\x12!\n\x05words\x18\x05 \x03(\x0b\x32\x12.callscope.v1.Word\"\xa3\x03\n\nTranscript\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x08 \x01(\x01\x12\'\n\x08segments\x18\t \x03(\x0b\x32\x15.callscope.v1.Segment\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61mpaign_id\x18\x0b \x01(\t\x12\x31\n\rspeaker_roles\x18\x0c \x01(\x0b\x32\x1a.callscope.v1.SpeakerRoles\x12\x38\n\x08settings\x18\r \x03(\x0b\x32&.callscope.v1.Transcript.SettingsEntry\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa6\x01\n\x0cSpeakerRoles\x12(\n\x06source\x18\x01 \x01(\x0e\x32\x18.callscope.v1.RoleSource\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x14\n\x0cneeds_review\x18\x03 \x01(\x08\x12\x10\n\x08\x65vidence\x18\x04 \x03(\t\x12\x12\n\nswapped_by\x18\x05 \x01(\t\x12\x1c\n\x14swapped_from_version\x18\x06 \x01(\x05*r\n\nRoleSource\x12\x1b\n\x17ROLE_SOURCE_UNSPECIFIED\x10\x00\x12\x17\n\x13ROLE_SOURCE_CHANNEL\x10\x01\x12\x16\n\x12ROLE_SOURCE_VOICES\x10\x02\x12\x16\n\x12ROLE_SOURCE_MANUAL\x10\x03\x32\\\n\x0bTranscripts\x12M\n\rGetTranscript\x12\".callscope.v1.GetTranscriptRequest\x1a\x18.callscope.v1.Transcriptb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'callscope.v1.transcripts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_TRANSCRIPT_SETTINGSENTRY']._loaded_options = None
+  _globals['_TRANSCRIPT_SETTINGSENTRY']._serialized_options = b'8\001'
+  _globals['_ROLESOURCE']._serialized_start=972
+  _globals['_ROLESOURCE']._serialized_end=1086
   _globals['_GETTRANSCRIPTREQUEST']._serialized_start=108
   _globals['_GETTRANSCRIPTREQUEST']._serialized_end=180
   _globals['_WORD']._serialized_start=182
@@ -40,7 +44,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEGMENT']._serialized_start=253
   _globals['_SEGMENT']._serialized_end=379
   _globals['_TRANSCRIPT']._serialized_start=382
-  _globals['_TRANSCRIPT']._serialized_end=622
-  _globals['_TRANSCRIPTS']._serialized_start=624
-  _globals['_TRANSCRIPTS']._serialized_end=716
+  _globals['_TRANSCRIPT']._serialized_end=801
+  _globals['_TRANSCRIPT_SETTINGSENTRY']._serialized_start=754
+  _globals['_TRANSCRIPT_SETTINGSENTRY']._serialized_end=801
+  _globals['_SPEAKERROLES']._serialized_start=804
+  _globals['_SPEAKERROLES']._serialized_end=970
+  _globals['_TRANSCRIPTS']._serialized_start=1088
+  _globals['_TRANSCRIPTS']._serialized_end=1180
 # @@protoc_insertion_point(module_scope)

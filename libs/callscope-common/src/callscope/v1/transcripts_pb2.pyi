@@ -9,6 +9,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +20,32 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RoleSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RoleSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoleSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ROLE_SOURCE_UNSPECIFIED: _RoleSource.ValueType  # 0
+    ROLE_SOURCE_CHANNEL: _RoleSource.ValueType  # 1
+    """Stereo: the campaign's agent channel, checked against what was said."""
+    ROLE_SOURCE_VOICES: _RoleSource.ValueType  # 2
+    """Mono: the voices were split, the opening party and what was said decided."""
+    ROLE_SOURCE_MANUAL: _RoleSource.ValueType  # 3
+    """A user swapped the roles of an earlier version."""
+
+class RoleSource(_RoleSource, metaclass=_RoleSourceEnumTypeWrapper):
+    """How the transcript's AGENT and CUSTOMER labels were decided."""
+
+ROLE_SOURCE_UNSPECIFIED: RoleSource.ValueType  # 0
+ROLE_SOURCE_CHANNEL: RoleSource.ValueType  # 1
+"""Stereo: the campaign's agent channel, checked against what was said."""
+ROLE_SOURCE_VOICES: RoleSource.ValueType  # 2
+"""Mono: the voices were split, the opening party and what was said decided."""
+ROLE_SOURCE_MANUAL: RoleSource.ValueType  # 3
+"""A user swapped the roles of an earlier version."""
+Global___RoleSource: _TypeAlias = RoleSource  # noqa: Y015
 
 @_typing.final
 class GetTranscriptRequest(_message.Message):
@@ -109,6 +136,26 @@ Global___Segment: _TypeAlias = Segment  # noqa: Y015
 class Transcript(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class SettingsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     CALL_ID_FIELD_NUMBER: _builtins.int
     ORG_ID_FIELD_NUMBER: _builtins.int
@@ -119,6 +166,9 @@ class Transcript(_message.Message):
     DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     SEGMENTS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    SPEAKER_ROLES_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     call_id: _builtins.str
     org_id: _builtins.str
@@ -127,10 +177,19 @@ class Transcript(_message.Message):
     model: _builtins.str
     language: _builtins.str
     duration_seconds: _builtins.float
+    campaign_id: _builtins.str
     @_builtins.property
     def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Segment]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def speaker_roles(self) -> Global___SpeakerRoles: ...
+    @_builtins.property
+    def settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The provider settings this version was made with (beam size, VAD, channel
+        layout, diarization, ...), as text, so a result can be reproduced.
+        """
+
     def __init__(
         self,
         *,
@@ -144,11 +203,56 @@ class Transcript(_message.Message):
         duration_seconds: _builtins.float = ...,
         segments: _abc.Iterable[Global___Segment] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        campaign_id: _builtins.str = ...,
+        speaker_roles: Global___SpeakerRoles | None = ...,
+        settings: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "speaker_roles", b"speaker_roles"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "id", b"id", "language", b"language", "model", b"model", "org_id", b"org_id", "provider", b"provider", "segments", b"segments", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "campaign_id", b"campaign_id", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "id", b"id", "language", b"language", "model", b"model", "org_id", b"org_id", "provider", b"provider", "segments", b"segments", "settings", b"settings", "speaker_roles", b"speaker_roles", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Transcript: _TypeAlias = Transcript  # noqa: Y015
+
+@_typing.final
+class SpeakerRoles(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    NEEDS_REVIEW_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    SWAPPED_BY_FIELD_NUMBER: _builtins.int
+    SWAPPED_FROM_VERSION_FIELD_NUMBER: _builtins.int
+    source: Global___RoleSource.ValueType
+    confidence: _builtins.float
+    """0 to 1: how sure the assignment is that AGENT really is the agent."""
+    needs_review: _builtins.bool
+    """True when the confidence is low or the evidence disagrees with the
+    channel or opening rule: a reviewer should confirm or swap.
+    """
+    swapped_by: _builtins.str
+    """MANUAL: the user who swapped and the version that was swapped."""
+    swapped_from_version: _builtins.int
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the decision rests on, in words a reviewer can check."""
+
+    def __init__(
+        self,
+        *,
+        source: Global___RoleSource.ValueType = ...,
+        confidence: _builtins.float = ...,
+        needs_review: _builtins.bool = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+        swapped_by: _builtins.str = ...,
+        swapped_from_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "evidence", b"evidence", "needs_review", b"needs_review", "source", b"source", "swapped_by", b"swapped_by", "swapped_from_version", b"swapped_from_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SpeakerRoles: _TypeAlias = SpeakerRoles  # noqa: Y015

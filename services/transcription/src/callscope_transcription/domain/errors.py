@@ -8,13 +8,29 @@ NO_AUDIO_STREAM_REASON = "audio could not be decoded: the file contains no audio
 MISSING_AUDIO_REASON = "audio file was not found in storage: upload the call again"
 
 
-class UnusableAudioError(Exception):
-    """The call's audio cannot give a transcript; retrying will not help, so the call fails."""
+class TranscriptionFailedError(Exception):
+    """The call cannot be transcribed now; it fails with a reason its user can act on.
+
+    reason is shown to users (no stack traces, no keys, no internal names);
+    detail is for the logs only.
+    """
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason} ({detail})" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+class UnusableAudioError(TranscriptionFailedError):
+    """The call's audio cannot give a transcript; retrying will not help, so the call fails."""
+
+
+class ProviderError(TranscriptionFailedError):
+    """A transcription provider refused the work, or stayed unavailable through every retry.
+
+    The reasons name the provider and what to do: fix the key, try again later, or
+    switch the campaign to another provider, as the product guide advises.
+    """
 
 
 class SilentAudioError(UnusableAudioError):

@@ -27,12 +27,18 @@ class Word:
 
 @dataclass(frozen=True)
 class Utterance:
-    """A stretch of speech recognised on one channel, before it is given a speaker."""
+    """A stretch of one voice's speech, before it is given a role (agent or customer).
+
+    voice says whose speech it is: on stereo the channel (0 = left, 1 = right); on
+    mono the speaker the provider told apart (0 = the first voice heard, 1 = the
+    other), or 0 for everything when the voices could not be split.
+    """
 
     start: float
     end: float
     text: str
     words: tuple[Word, ...]
+    voice: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,34 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...]
+
+
+class Layout(StrEnum):
+    """How the parties were recorded: one channel each, or both in one channel."""
+
+    STEREO = "stereo"
+    MONO = "mono"
+
+
+class RoleSource(StrEnum):
+    """How AGENT and CUSTOMER were decided (see domain/roles.py)."""
+
+    CHANNEL = "CHANNEL"
+    VOICES = "VOICES"
+    MANUAL = "MANUAL"
+
+
+@dataclass(frozen=True)
+class SpeakerRoles:
+    """Which voice is the agent, how sure that is, and what it rests on."""
+
+    source: RoleSource
+    agent_voice: int
+    confidence: float
+    needs_review: bool
+    evidence: tuple[str, ...]
+    swapped_by: str = ""
+    swapped_from_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +114,8 @@ class Transcript:
     duration_seconds: float
     segments: tuple[Segment, ...]
     created_at: dt.datetime
+    speaker_roles: SpeakerRoles | None = None
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +124,15 @@ class TranscribeCall:
 
     context: CallContext
     audio: AudioLocation
+
+
+@dataclass(frozen=True)
+class SwapSpeakers:
+    """Command: store a new version of a transcript with agent and customer exchanged."""
+
+    context: CallContext
+    of_version: int
+    requested_by: str
 
 
 @dataclass(frozen=True)
