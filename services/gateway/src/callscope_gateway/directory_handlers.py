@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pymongo.errors import DuplicateKeyError
 
 from callscope_gateway.adapters.mongo import MongoDirectory
 from callscope_gateway.domain.access import Principal
 from callscope_gateway.domain.agents import Agent
+from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_TRANSCRIPTION_SETTINGS,
+    AgentChannel,
+    OpeningParty,
+    TranscriptionProvider,
+    TranscriptionSettings,
+)
 from callscope_gateway.domain.default_checks import DEFAULT_CHECKS
 from callscope_gateway.domain.directory import Campaign, CampaignSummary
 from callscope_gateway.domain.errors import GatewayError
@@ -42,11 +51,16 @@ async def get_campaign(
 
 
 async def create_campaign(
-    principal: Principal, *, name: str, flag_threshold: float, directory: MongoDirectory
+    principal: Principal,
+    *,
+    name: str,
+    flag_threshold: float,
+    transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS,
+    directory: MongoDirectory,
 ) -> Campaign:
     """A new campaign of the organisation with the default checks (like the demo campaign)."""
     campaign_id = await directory.create_campaign(
-        principal.org_id, name, flag_threshold, DEFAULT_CHECKS
+        principal.org_id, name, flag_threshold, DEFAULT_CHECKS, transcription=transcription
     )
     logger.info(
         "campaign created", extra={"campaign_id": campaign_id, "user_id": principal.user_id}
@@ -61,15 +75,32 @@ class CampaignChanges:
     name: str | None = None
     flag_threshold: float | None = None
     auto_processing: bool | None = None
+    transcription_provider: TranscriptionProvider | None = None
+    agent_channel: AgentChannel | None = None
+    opening_party: OpeningParty | None = None
+    # An empty name is a change too: it clears the company name.
+    company_name: str | None = None
 
     def as_fields(self) -> dict[str, object]:
-        """The stored fields to set."""
+        """The stored fields to set (settings are stored as the API's values)."""
         fields = {
             "name": self.name,
             "flag_threshold": self.flag_threshold,
             "auto_processing": self.auto_processing,
+            "transcription_provider": self.transcription_provider,
+            "agent_channel": self.agent_channel,
+            "opening_party": self.opening_party,
+            "company_name": self.company_name,
         }
-        return {name: value for name, value in fields.items() if value is not None}
+        return {
+            name: value.value if isinstance(value, StrEnum) else value
+            for name, value in fields.items()
+            if value is not None
+        }
+
+
+# Every setting PATCH takes, in the order the API documents them.
+CAMPAIGN_SETTINGS = tuple(field.name for field in dataclasses.fields(CampaignChanges))
 
 
 async def update_campaign(
@@ -78,9 +109,7 @@ async def update_campaign(
     """Changes a campaign's settings; ingest reads them at each upload, so they apply at once."""
     fields = changes.as_fields()
     if not fields:
-        raise GatewayError(
-            "invalid_field", "send at least one of auto_processing, flag_threshold, name"
-        )
+        raise GatewayError("invalid_field", f"send at least one of {', '.join(CAMPAIGN_SETTINGS)}")
     if not principal.sees_campaign(campaign_id) or not await directory.update_campaign(
         principal.org_id, campaign_id, fields
     ):

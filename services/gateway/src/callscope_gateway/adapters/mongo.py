@@ -13,6 +13,13 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from callscope_gateway.domain.access import Role
 from callscope_gateway.domain.agents import Agent, agent_code_key
 from callscope_gateway.domain.api_keys import ApiKeyRecord, ApiKeyScope, NewApiKey
+from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_TRANSCRIPTION_SETTINGS,
+    AgentChannel,
+    OpeningParty,
+    TranscriptionProvider,
+    TranscriptionSettings,
+)
 from callscope_gateway.domain.default_checks import CheckDefinition
 from callscope_gateway.domain.directory import Campaign, CampaignSummary
 from callscope_gateway.domain.users import User, normalise_email
@@ -99,6 +106,8 @@ class MongoDirectory:
         name: str,
         flag_threshold: float,
         checks: tuple[CheckDefinition, ...],
+        *,
+        transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS,
     ) -> str:
         """A new campaign with its checks."""
         campaign_id = _new_id()
@@ -110,6 +119,7 @@ class MongoDirectory:
                 "name": name,
                 "flag_threshold": flag_threshold,
                 "auto_processing": True,
+                **transcription_fields(transcription),
                 "created_at": now,
             }
         )
@@ -182,6 +192,7 @@ class MongoDirectory:
             flag_threshold=float(document["flag_threshold"]),
             auto_processing=bool(document.get("auto_processing", True)),
             checks=tuple(checks),
+            transcription=transcription_settings(document),
         )
 
     async def store_api_key(
@@ -319,6 +330,32 @@ def _violates_unique_index(error: OperationFailure) -> bool:
     return error.code == 11000 or "UNIQUE constraint failed" in str(error)
 
 
+def transcription_fields(settings: TranscriptionSettings) -> Document:
+    """The campaign document's fields for its transcription settings (the API's values)."""
+    return {
+        "transcription_provider": settings.provider.value,
+        "agent_channel": settings.agent_channel.value,
+        "opening_party": settings.opening_party.value,
+        "company_name": settings.company_name,
+    }
+
+
+def transcription_settings(document: Document) -> TranscriptionSettings:
+    """A campaign document's transcription settings; a field it lacks reads as the default.
+
+    Campaigns stored before these settings existed have none of the fields.
+    """
+    default = DEFAULT_TRANSCRIPTION_SETTINGS
+    return TranscriptionSettings(
+        provider=TranscriptionProvider(
+            document.get("transcription_provider") or default.provider.value
+        ),
+        agent_channel=AgentChannel(document.get("agent_channel") or default.agent_channel.value),
+        opening_party=OpeningParty(document.get("opening_party") or default.opening_party.value),
+        company_name=str(document.get("company_name") or default.company_name),
+    )
+
+
 def _user(document: Document) -> User:
     return User(
         id=str(document["_id"]),
@@ -336,6 +373,7 @@ def _campaign_summary(document: Document) -> CampaignSummary:
         flag_threshold=float(document["flag_threshold"]),
         auto_processing=bool(document.get("auto_processing", True)),
         created_at=document.get("created_at"),
+        transcription=transcription_settings(document),
     )
 
 

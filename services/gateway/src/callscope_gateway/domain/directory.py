@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_TRANSCRIPTION_SETTINGS,
+    TranscriptionSettings,
+)
 from callscope_gateway.domain.default_checks import CheckDefinition
 
 
@@ -18,6 +22,7 @@ class Campaign:
     flag_threshold: float
     auto_processing: bool
     checks: tuple[CheckDefinition, ...]
+    transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class CampaignSummary:
     flag_threshold: float
     auto_processing: bool
     created_at: dt.datetime | None
+    transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS
 
 
 @dataclass(frozen=True)

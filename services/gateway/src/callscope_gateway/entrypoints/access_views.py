@@ -8,6 +8,7 @@ from typing import Any
 
 from callscope_gateway.domain.agents import Agent
 from callscope_gateway.domain.api_keys import ApiKeyRecord
+from callscope_gateway.domain.campaign_settings import TranscriptionSettings
 from callscope_gateway.domain.directory import Campaign, CampaignSummary
 from callscope_gateway.domain.users import User
 
@@ -46,6 +47,7 @@ def campaign_summary_view(campaign: CampaignSummary) -> dict[str, Any]:
         "name": campaign.name,
         "flag_threshold": campaign.flag_threshold,
         "auto_processing": campaign.auto_processing,
+        **transcription_settings_view(campaign.transcription),
         "created_at": iso_time(campaign.created_at),
     }
 
@@ -58,10 +60,21 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         "name": campaign.name,
         "flag_threshold": campaign.flag_threshold,
         "auto_processing": campaign.auto_processing,
+        **transcription_settings_view(campaign.transcription),
         "checks": [
             {**dataclasses.asdict(check), "phrases": list(check.phrases)}
             for check in campaign.checks
         ],
+    }
+
+
+def transcription_settings_view(settings: TranscriptionSettings) -> dict[str, Any]:
+    """A campaign's transcription settings, as flat fields of the campaign."""
+    return {
+        "transcription_provider": settings.provider.value,
+        "agent_channel": settings.agent_channel.value,
+        "opening_party": settings.opening_party.value,
+        "company_name": settings.company_name,
     }
 
 

@@ -89,6 +89,16 @@ def campaign_to_proto(campaign: Campaign) -> directory_pb2.Campaign:
         flag_threshold=campaign.flag_threshold,
         auto_processing=campaign.auto_processing,
         checks=[check_to_proto(check) for check in campaign.checks],
+        transcription_provider=directory_pb2.TranscriptionProvider.Value(
+            f"TRANSCRIPTION_PROVIDER_{campaign.transcription.provider.name}"
+        ),
+        agent_channel=directory_pb2.AudioChannel.Value(
+            f"AUDIO_CHANNEL_{campaign.transcription.agent_channel.name}"
+        ),
+        opening_party=common_pb2.Speaker.Value(
+            f"SPEAKER_{campaign.transcription.opening_party.name}"
+        ),
+        company_name=campaign.transcription.company_name,
     )
 
 

@@ -11,7 +11,13 @@ from callscope_gateway import directory_handlers
 from callscope_gateway.directory_handlers import CampaignChanges
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_TRANSCRIPTION_SETTINGS,
+    AgentChannel,
+    OpeningParty,
+    TranscriptionProvider,
+    TranscriptionSettings,
     validate_campaign_name,
+    validate_company_name,
     validate_flag_threshold,
 )
 from callscope_gateway.domain.default_checks import DEFAULT_FLAG_THRESHOLD
@@ -26,12 +32,16 @@ router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
 
 class NewCampaign(BaseModel):
-    """A name and, optionally, the score below which calls are flagged."""
+    """A name and, optionally, the flag threshold and the transcription settings."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     flag_threshold: float = DEFAULT_FLAG_THRESHOLD
+    transcription_provider: TranscriptionProvider = DEFAULT_TRANSCRIPTION_SETTINGS.provider
+    agent_channel: AgentChannel = DEFAULT_TRANSCRIPTION_SETTINGS.agent_channel
+    opening_party: OpeningParty = DEFAULT_TRANSCRIPTION_SETTINGS.opening_party
+    company_name: str = DEFAULT_TRANSCRIPTION_SETTINGS.company_name
 
     @field_validator("name")
     @classmethod
@@ -43,6 +53,20 @@ class NewCampaign(BaseModel):
     def _threshold(cls, value: float) -> float:
         return validate_flag_threshold(value)
 
+    @field_validator("company_name")
+    @classmethod
+    def _company(cls, value: str) -> str:
+        return validate_company_name(value)
+
+    def transcription(self) -> TranscriptionSettings:
+        """The transcription settings the campaign starts with."""
+        return TranscriptionSettings(
+            provider=self.transcription_provider,
+            agent_channel=self.agent_channel,
+            opening_party=self.opening_party,
+            company_name=self.company_name,
+        )
+
 
 class CampaignSettingsChange(BaseModel):
     """Settings to change; fields left out stay as they are."""
@@ -52,8 +76,21 @@ class CampaignSettingsChange(BaseModel):
     name: str | None = None
     flag_threshold: float | None = None
     auto_processing: StrictBool | None = None
+    transcription_provider: TranscriptionProvider | None = None
+    agent_channel: AgentChannel | None = None
+    opening_party: OpeningParty | None = None
+    company_name: str | None = None
 
-    @field_validator("name", "flag_threshold", "auto_processing", mode="before")
+    @field_validator(
+        "name",
+        "flag_threshold",
+        "auto_processing",
+        "transcription_provider",
+        "agent_channel",
+        "opening_party",
+        "company_name",
+        mode="before",
+    )
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only fields that were sent reach this: null is a mistake, not "keep it".
@@ -71,6 +108,23 @@ class CampaignSettingsChange(BaseModel):
     def _threshold(cls, value: float) -> float:
         return validate_flag_threshold(value)
 
+    @field_validator("company_name")
+    @classmethod
+    def _company(cls, value: str) -> str:
+        return validate_company_name(value)
+
+    def changes(self) -> CampaignChanges:
+        """The settings to change."""
+        return CampaignChanges(
+            name=self.name,
+            flag_threshold=self.flag_threshold,
+            auto_processing=self.auto_processing,
+            transcription_provider=self.transcription_provider,
+            agent_channel=self.agent_channel,
+            opening_party=self.opening_party,
+            company_name=self.company_name,
+        )
+
 
 @router.get("")
 async def list_campaigns(principal: Viewer, context: Context) -> dict[str, Any]:
@@ -85,7 +139,11 @@ async def create_campaign(
 ) -> dict[str, Any]:
     """Creates a campaign with the default checks; auto-processing starts on."""
     campaign = await directory_handlers.create_campaign(
-        principal, name=body.name, flag_threshold=body.flag_threshold, directory=context.directory
+        principal,
+        name=body.name,
+        flag_threshold=body.flag_threshold,
+        transcription=body.transcription(),
+        directory=context.directory,
     )
     return campaign_view(campaign)
 
@@ -104,10 +162,7 @@ async def update_campaign(
     campaign_id: str, body: CampaignSettingsChange, principal: Configurer, context: Context
 ) -> dict[str, Any]:
     """Changes settings; the next upload already follows them (ingest asks at each upload)."""
-    changes = CampaignChanges(
-        name=body.name, flag_threshold=body.flag_threshold, auto_processing=body.auto_processing
-    )
     campaign = await directory_handlers.update_campaign(
-        principal, campaign_id, changes, directory=context.directory
+        principal, campaign_id, body.changes(), directory=context.directory
     )
     return campaign_view(campaign)
