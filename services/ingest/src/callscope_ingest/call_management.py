@@ -12,7 +12,13 @@ from callscope_common.events import new_header
 
 from callscope_ingest.domain.agents import code_to_look_up, link_to
 from callscope_ingest.domain.call_queries import CallQuery, PageCursor
-from callscope_ingest.domain.calls import AgentLink, AgentLinkMethod, Call
+from callscope_ingest.domain.calls import (
+    AgentLink,
+    AgentLinkMethod,
+    Call,
+    check_swappable,
+    in_pipeline,
+)
 from callscope_ingest.domain.duplicates import counts_as_duplicate, fingerprints
 from callscope_ingest.domain.errors import (
     CallConflictError,
@@ -133,9 +139,7 @@ async def delete_call(org_id: str, call_id: str, ports: IngestPorts) -> None:
     A call in the pipeline cannot be deleted (the guide: no cancelling mid-processing).
     """
     call = await _existing(org_id, call_id, ports)
-    if call.status in (CallStatus.TRANSCRIBING, CallStatus.ANALYZING) or (
-        call.status is CallStatus.PENDING and call.queued_at is not None
-    ):
+    if in_pipeline(call):
         raise CallConflictError(
             "call_in_progress",
             f"the call is {call.status.value.lower()}; delete it once it has completed or failed",
@@ -185,6 +189,46 @@ async def run_analysis(
         transcript_version=transcript_version,
     )
     return await _rerun(call, event, ports)
+
+
+async def swap_speakers(
+    org_id: str, call_id: str, transcript_version: int, requested_by: str, ports: IngestPorts
+) -> Call:
+    """Exchanges agent and customer on a transcript version (0 = the latest).
+
+    Runs like a re-run (claimed once, back to the queue, restored if the hand-over
+    fails): transcription stores a new version with the roles swapped, without
+    transcribing the audio again, and analysis then runs on it.
+    """
+    call = await _existing(org_id, call_id, ports)
+    if transcript_version < 0:
+        raise UploadRejectedError(
+            RejectionCode.INVALID_REQUEST, "transcript_version must be 0 (latest) or more"
+        )
+    if not requested_by.strip():
+        raise UploadRejectedError(
+            RejectionCode.INVALID_REQUEST,
+            "requested_by must name who asked for the swap (it is recorded on the new version)",
+        )
+    check_swappable(call)
+    assert call.audio is not None  # check_swappable refuses calls without audio
+    event = events_pb2.TranscriptionRequested(
+        header=new_header(call.id, call.org_id, call.campaign_id),
+        audio=common_pb2.ObjectRef(**dataclasses.asdict(call.audio)),
+        swap_speakers=True,
+        swap_of_version=transcript_version,
+        requested_by=requested_by,
+    )
+    swapped = await _rerun(call, event, ports)
+    logger.info(
+        "speaker swap requested",
+        extra={
+            "call_id": call.id,
+            "transcript_version": transcript_version,
+            "requested_by": requested_by,
+        },
+    )
+    return swapped
 
 
 async def _rerun(

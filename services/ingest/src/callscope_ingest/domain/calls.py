@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from callscope_ingest.domain.errors import CallConflictError
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 
@@ -103,3 +104,53 @@ class Call:
 def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:
     """The object key of a call's audio: built from ids only, never from the client's file name."""
     return f"{org_id}/{campaign_id}/{call_id}/audio.{extension}"
+
+
+def in_pipeline(call: Call) -> bool:
+    """Queued, transcribing or analysing: a stage may still write to the call."""
+    return call.status in (CallStatus.TRANSCRIBING, CallStatus.ANALYZING) or (
+        call.status is CallStatus.PENDING and call.queued_at is not None
+    )
+
+
+def has_transcript(call: Call) -> bool:
+    """Whether the call's last run left a transcript: it completed, or failed only at analysis."""
+    return call.status is CallStatus.COMPLETED or (
+        call.status is CallStatus.FAILED
+        and call.failure is not None
+        and call.failure.stage == "ANALYSIS"
+    )
+
+
+def check_swappable(call: Call) -> None:
+    """Raises CallConflictError unless agent and customer can be swapped on the call now.
+
+    Swapping needs a transcript (a call never transcribed has nothing to swap) and a
+    call out of the pipeline: the swap is a run of its own, like a re-run.
+    """
+    if in_pipeline(call):
+        raise CallConflictError(
+            "call_in_progress",
+            f"the call is {call.status.value.lower()}"
+            + (" (queued)" if call.status is CallStatus.PENDING else "")
+            + "; swap the speakers once it has completed",
+        )
+    if call.status is CallStatus.DUPLICATE or call.audio is None:
+        raise CallConflictError(
+            "no_transcript",
+            f"a duplicate has no transcript of its own; swap the speakers on the original call "
+            f"{call.duplicate_of}".rstrip(),
+        )
+    if call.status is CallStatus.PENDING:
+        raise CallConflictError(
+            "no_transcript",
+            "the call has not been transcribed yet (it waits to be processed); process it, "
+            "then swap the speakers if they come out wrong",
+        )
+    if not has_transcript(call):
+        stage = call.failure.stage.lower() if call.failure else "an early stage"
+        raise CallConflictError(
+            "no_transcript",
+            f"the call failed at {stage} and has no transcript to swap; "
+            "re-run the transcription instead",
+        )

@@ -234,6 +234,24 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         )
         return call_to_proto(call)
 
+    async def SwapSpeakers(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.SwapSpeakersRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.SwapSpeakersRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call, queued again for a transcript version with agent and customer swapped."""
+        call = await answer(
+            context,
+            call_management.swap_speakers(
+                request.org_id,
+                request.call_id,
+                request.transcript_version,
+                request.requested_by,
+                self._ports,
+            ),
+        )
+        return call_to_proto(call)
+
     async def PreviewBulkUpload(  # noqa: N802 - gRPC method name
         self,
         request: ingest_pb2.PreviewBulkUploadRequest,
