@@ -139,6 +139,19 @@ class PeerClients:
         call: ingest_pb2.Call = await self._ingest.RunAnalysis(request, timeout=LOOKUP_TIMEOUT_S)
         return call
 
+    async def swap_speakers(
+        self, org_id: str, call_id: str, transcript_version: int, requested_by: str
+    ) -> ingest_pb2.Call:
+        """Asks ingest to exchange agent and customer on a finished call's transcript."""
+        request = ingest_pb2.SwapSpeakersRequest(
+            org_id=org_id,
+            call_id=call_id,
+            transcript_version=transcript_version,
+            requested_by=requested_by,
+        )
+        call: ingest_pb2.Call = await self._ingest.SwapSpeakers(request, timeout=LOOKUP_TIMEOUT_S)
+        return call
+
     async def get_transcript(
         self, org_id: str, call_id: str, version: int
     ) -> transcripts_pb2.Transcript:

@@ -74,6 +74,11 @@ class Principal:
     user_id: str = ""
     key_id: str = ""
 
+    @property
+    def actor(self) -> str:
+        """Who asked, as recorded on what a request makes: the user's id, or `api_key:<id>`."""
+        return self.user_id or f"api_key:{self.key_id}"
+
     def may(self, permission: Permission) -> bool:
         """Whether the role table grants this permission."""
         return self.role in _GRANTED[permission]

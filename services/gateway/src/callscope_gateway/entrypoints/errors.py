@@ -20,6 +20,8 @@ HTTP_STATUS = {
     "not_processable": 409,
     "not_rerunnable": 409,
     "call_in_progress": 409,
+    "no_transcript": 409,
+    "unknown_transcript_version": 422,
     "duplicate_metadata": 409,
     "unknown_agent": 422,
     "agent_not_in_campaign": 422,

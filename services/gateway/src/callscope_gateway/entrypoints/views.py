@@ -63,12 +63,17 @@ def transcript_view(transcript: transcripts_pb2.Transcript) -> dict[str, Any]:
     """A transcript version with speaker-labelled, word-timed segments."""
     return {
         "call_id": transcript.call_id,
+        "campaign_id": transcript.campaign_id or None,
         "version": transcript.version,
         "provider": transcript.provider,
         "model": transcript.model,
         "language": transcript.language,
         "duration_seconds": transcript.duration_seconds,
         "created_at": _time(transcript.created_at),
+        "speaker_roles": speaker_roles_view(transcript.speaker_roles)
+        if transcript.HasField("speaker_roles")
+        else None,
+        "settings": dict(sorted(transcript.settings.items())),
         "segments": [
             {
                 "speaker": _enum(common_pb2.Speaker, segment.speaker, "SPEAKER_"),
@@ -87,6 +92,21 @@ def transcript_view(transcript: transcripts_pb2.Transcript) -> dict[str, Any]:
             }
             for segment in transcript.segments
         ],
+    }
+
+
+def speaker_roles_view(roles: transcripts_pb2.SpeakerRoles) -> dict[str, Any]:
+    """How a transcript's AGENT and CUSTOMER were decided, and whether to review them."""
+    return {
+        "source": _enum(transcripts_pb2.RoleSource, roles.source, "ROLE_SOURCE_").lower()
+        if roles.source
+        else None,
+        "confidence": round(roles.confidence, 3),
+        "needs_review": roles.needs_review,
+        "evidence": list(roles.evidence),
+        # Set on a version a user swapped: who did, and which version they swapped.
+        "swapped_by": roles.swapped_by or None,
+        "swapped_from_version": roles.swapped_from_version or None,
     }
 
 

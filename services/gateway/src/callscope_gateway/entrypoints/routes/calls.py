@@ -165,6 +165,14 @@ class AgentChoice(BaseModel):
     agent_id: str = Field(min_length=1, max_length=64)
 
 
+class SpeakerSwap(BaseModel):
+    """The transcript version whose agent and customer are the wrong way round; 0 is the latest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcript_version: int = Field(default=0, ge=0)
+
+
 class AnalysisRun(BaseModel):
     """Which transcript version to analyse again; 0 is the latest."""
 
@@ -285,6 +293,43 @@ async def rerun_transcription(call_id: str, principal: Manager, context: Context
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, f"no call with id {call_id}") from error
     return call_view(call)
+
+
+@router.post("/{call_id}/swap-speakers", status_code=202)
+async def swap_speakers(
+    call_id: str,
+    principal: Manager,
+    context: Context,
+    swap: Annotated[SpeakerSwap | None, Body()] = None,
+) -> dict[str, Any]:
+    """Exchanges agent and customer: a new transcript version, then a new analysis."""
+    await scoped_call(call_id, principal, context)
+    version = swap.transcript_version if swap else 0
+    if version:
+        await _require_transcript_version(call_id, version, principal, context)
+    try:
+        call = await context.peers.swap_speakers(
+            principal.org_id, call_id, version, principal.actor
+        )
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"no call with id {call_id}") from error
+    return call_view(call)
+
+
+async def _require_transcript_version(
+    call_id: str, version: int, principal: Principal, context: ApiContext
+) -> None:
+    # Refused before anything is queued: transcription would fail the call instead.
+    try:
+        await context.peers.get_transcript(principal.org_id, call_id, version)
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            raise GatewayError(
+                "unknown_transcript_version",
+                f"transcript_version: the call has no transcript version {version}; "
+                "send 0 (or no body) for the latest",
+            ) from error
+        raise from_rpc(error) from error
 
 
 @router.post("/{call_id}/run-analysis", status_code=202)
