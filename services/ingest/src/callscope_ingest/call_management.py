@@ -243,14 +243,19 @@ async def _rerun(
             f"the call is {call.status.value.lower()}; "
             "only a completed or failed call can be re-run",
         )
-    if not await ports.calls.claim_rerun(call.id, call.reruns + 1):
+    run = call.reruns + 1
+    if not await ports.calls.claim_rerun(call.id, run):
         raise CallConflictError("not_rerunnable", "the call is already being re-run")
+    # A run that does not start gives its claim back: the call's run count is put back
+    # too, so the next request claims the same run number again.
     if not await ports.calls.restart(call.id, _FINISHED, dt.datetime.now(dt.UTC)):
+        await ports.calls.release_rerun(call.id, run)
         raise CallConflictError("not_rerunnable", "the call changed meanwhile; try again")
     try:
         await ports.publisher.publish(event)
     except BaseException:
         await ports.calls.restore(call)
+        await ports.calls.release_rerun(call.id, run)
         raise
     logger.info("call re-run", extra={"call_id": call.id, "event": type(event).__name__})
     return await _existing(call.org_id, call.id, ports)

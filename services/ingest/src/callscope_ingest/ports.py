@@ -62,6 +62,9 @@ class CallStore(Protocol):
     async def claim_rerun(self, call_id: str, run: int) -> bool:
         """Claims the call's run number `run` once; False when another request has it."""
 
+    async def release_rerun(self, call_id: str, run: int) -> None:
+        """Gives up the claim of run number `run` (the re-run did not start)."""
+
     async def restart(
         self, call_id: str, from_statuses: frozenset[CallStatus], at: dt.datetime
     ) -> bool:

@@ -144,6 +144,10 @@ class MongoCallStore:
             return False
         return True
 
+    async def release_rerun(self, call_id: str, run: int) -> None:
+        """Removes the claim of run `run`, so that the run can be claimed again."""
+        await self._queue_claims.delete_one({"_id": f"{call_id}:run:{run}"})
+
     async def restart(
         self, call_id: str, from_statuses: frozenset[CallStatus], at: dt.datetime
     ) -> bool:
