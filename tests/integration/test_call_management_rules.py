@@ -1,4 +1,5 @@
-"""Call management on the real MongoDB-wire, S3 and Kafka servers: list, edit, link, delete."""
+"""Call management on the real MongoDB-wire, S3 and Kafka servers: list, edit, link, delete,
+re-run and swap speakers."""
 
 from __future__ import annotations
 
@@ -17,14 +18,19 @@ from callscope_ingest.adapters.mongo import MongoCallStore
 from callscope_ingest.domain.agents import Agent
 from callscope_ingest.domain.call_queries import CallQuery, FlagFilter
 from callscope_ingest.domain.calls import AgentLinkMethod, Call, CallResult, Failure, UploadSource
-from callscope_ingest.domain.errors import CallConflictError, CallNotFoundError
+from callscope_ingest.domain.errors import (
+    CallConflictError,
+    CallNotFoundError,
+    UploadRejectedError,
+)
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 from callscope_ingest.handlers import IngestPorts, RegisterCall
+from google.protobuf import message as protobuf_message
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.support.audio import render_noise
-from tests.support.ingest_ports import FixedAgents, RecordingPublisher, upload
+from tests.support.ingest_ports import HELD, FixedAgents, RecordingPublisher, upload
 
 CAMPAIGN = "campaign-a"
 JOHN = Agent(id="agent-js", name="John Smith", code="JS001", campaign_ids=(CAMPAIGN,))
@@ -281,3 +287,153 @@ async def test_analysis_cannot_rerun_without_a_transcript(
         await call_management.run_analysis(org_id, call.id, 0, managed)
     rerun = await call_management.rerun_transcription(org_id, call.id, managed)
     assert rerun.status is CallStatus.PENDING and rerun.failure is None
+
+
+def swap_requests(
+    recorder: RecordingPublisher, call_id: str
+) -> list[events_pb2.TranscriptionRequested]:
+    """The transcription requests published for the call that ask for a swap."""
+    return [
+        event
+        for event in recorder.sent
+        if isinstance(event, events_pb2.TranscriptionRequested)
+        and event.header.call_id == call_id
+        and event.swap_speakers
+    ]
+
+
+async def test_swap_speakers_requeues_a_finished_call_once_even_when_two_requests_race(
+    managed: IngestPorts,
+    recorder: RecordingPublisher,
+    calls: MongoCallStore,
+    database: AsyncDatabase[Document],
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    call = await new_call(org_id, managed, tmp_path)
+    assert call.audio is not None
+    with pytest.raises(CallConflictError) as busy:  # queued: still in the pipeline
+        await call_management.swap_speakers(org_id, call.id, 0, "user-1", managed)
+    assert busy.value.code == "call_in_progress" and "once it has completed" in busy.value.message
+    await finish(calls, call.id)
+
+    outcomes = await asyncio.gather(
+        *(call_management.swap_speakers(org_id, call.id, 1, "user-1", managed) for _ in range(2)),
+        return_exceptions=True,
+    )
+
+    swapped = [o for o in outcomes if isinstance(o, Call)]
+    refused = [o for o in outcomes if isinstance(o, CallConflictError)]
+    assert len(swapped) == 1 and len(refused) == 1, outcomes
+    assert (swapped[0].status, swapped[0].reruns) == (CallStatus.PENDING, 1)
+    assert swapped[0].queued_at is not None and swapped[0].result is not None
+    [request] = swap_requests(recorder, call.id)
+    assert (request.swap_of_version, request.requested_by) == (1, "user-1")
+    assert (request.header.org_id, request.header.campaign_id) == (org_id, CAMPAIGN)
+    assert (request.audio.bucket, request.audio.key, request.audio.sha256) == (
+        call.audio.bucket,
+        call.audio.key,
+        call.audio.sha256,
+    )
+    stored = await database["calls"].find_one({"_id": call.id})
+    assert stored is not None and (stored["status"], stored["reruns"]) == ("PENDING", 1)
+    assert await database["call_queue_claims"].count_documents({"_id": f"{call.id}:run:1"}) == 1
+
+    # Queued again: a second swap waits until the first one's run has finished.
+    with pytest.raises(CallConflictError) as again:
+        await call_management.swap_speakers(org_id, call.id, 0, "user-2", managed)
+    assert again.value.code == "call_in_progress"
+    await finish(calls, call.id)
+    latest = await call_management.swap_speakers(org_id, call.id, 0, "user-2", managed)
+    assert latest.reruns == 2
+    assert [(r.swap_of_version, r.requested_by) for r in swap_requests(recorder, call.id)] == [
+        (1, "user-1"),
+        (0, "user-2"),
+    ]
+
+
+async def test_swap_speakers_needs_a_transcript_and_refusals_publish_nothing(
+    managed: IngestPorts,
+    recorder: RecordingPublisher,
+    calls: MongoCallStore,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    now = dt.datetime.now(dt.UTC)
+    held = await new_call(org_id, dataclasses.replace(managed, campaigns=HELD), tmp_path)
+    failed_early = await new_call(org_id, managed, tmp_path)
+    await calls.move_status(
+        failed_early.id, CallStatus.FAILED, now, failure=Failure("TRANSCRIPTION", "silent")
+    )
+    original = await new_call(org_id, managed, tmp_path, seed=7)
+    duplicate = await new_call(org_id, managed, tmp_path, seed=7)
+    assert duplicate.status is CallStatus.DUPLICATE
+
+    for refused_call, words in (
+        (held, "not been transcribed yet"),
+        (failed_early, "re-run the transcription"),
+        (duplicate, original.id),
+    ):
+        before = await calls.get(org_id, refused_call.id)
+        with pytest.raises(CallConflictError) as refused:
+            await call_management.swap_speakers(org_id, refused_call.id, 0, "user-1", managed)
+        assert refused.value.code == "no_transcript", refused.value.message
+        assert words in refused.value.message
+        assert await calls.get(org_id, refused_call.id) == before
+
+    await finish(calls, original.id)
+    with pytest.raises(CallNotFoundError):  # another organisation's call does not exist
+        await call_management.swap_speakers(uuid.uuid4().hex, original.id, 0, "user-1", managed)
+    for version, requested_by in ((-1, "user-1"), (0, "  ")):
+        with pytest.raises(UploadRejectedError):
+            await call_management.swap_speakers(org_id, original.id, version, requested_by, managed)
+    assert not [e for e in recorder.sent if isinstance(e, events_pb2.TranscriptionRequested)]
+
+    # A call whose analysis failed still has its transcript: its roles can be swapped.
+    failed_late = await new_call(org_id, managed, tmp_path)
+    await calls.move_status(
+        failed_late.id, CallStatus.FAILED, now, failure=Failure("ANALYSIS", "evaluator down")
+    )
+    swapped = await call_management.swap_speakers(org_id, failed_late.id, 0, "user-1", managed)
+    assert swapped.status is CallStatus.PENDING and swapped.failure is None
+    assert len(swap_requests(recorder, failed_late.id)) == 1
+
+
+class FailingOncePublisher:
+    """Refuses the first event (Kafka unreachable), then publishes through recorder."""
+
+    def __init__(self, recorder: RecordingPublisher) -> None:
+        self._recorder = recorder
+        self.failed = False
+
+    async def publish(self, event: protobuf_message.Message) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("broker unreachable")
+        await self._recorder.publish(event)
+
+
+async def test_a_swap_whose_hand_over_fails_restores_the_call_and_can_be_asked_again(
+    managed: IngestPorts, recorder: RecordingPublisher, calls: MongoCallStore, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    call = await new_call(org_id, managed, tmp_path)
+    await finish(calls, call.id)
+    before = await calls.get(org_id, call.id)
+    flaky = dataclasses.replace(managed, publisher=FailingOncePublisher(recorder))
+
+    with pytest.raises(ConnectionError):
+        await call_management.swap_speakers(org_id, call.id, 0, "user-1", flaky)
+
+    restored = await calls.get(org_id, call.id)
+    assert restored is not None and before is not None
+    assert (restored.status, restored.reruns, restored.result, restored.queued_at) == (
+        before.status,
+        before.reruns,
+        before.result,
+        before.queued_at,
+    )
+    assert swap_requests(recorder, call.id) == []
+    retried = await call_management.swap_speakers(org_id, call.id, 0, "user-1", flaky)
+    assert (retried.status, retried.reruns) == (CallStatus.PENDING, 1)
+    assert len(swap_requests(recorder, call.id)) == 1
