@@ -140,7 +140,11 @@ def services(profile: Profile) -> list[Service]:
             {"INGEST_GRPC_PORT": "50052", "DIRECTORY_ADDR": f"{HOST}:50051"},
             (50052,),
         ),
-        Service("transcription", {"TRANSCRIPTION_GRPC_PORT": "50053"}, (50053,)),
+        Service(
+            "transcription",
+            {"TRANSCRIPTION_GRPC_PORT": "50053", "DIRECTORY_ADDR": f"{HOST}:50051"},
+            (50053,),
+        ),
         Service(
             "analysis",
             {

@@ -10,6 +10,7 @@ from callscope_transcription.domain.errors import AudioMissingError, TranscriptC
 from callscope_transcription.domain.events import TranscriptionEvent
 from callscope_transcription.domain.model import AudioLocation, Transcript
 from callscope_transcription.domain.versions import LATEST_VERSION
+from callscope_transcription.ports import AudioInfo, CampaignRules, Hearing, ProviderRequest
 
 
 class FakeTranscriptStore:
@@ -85,3 +86,53 @@ class FakeEventSink:
     async def publish(self, event: TranscriptionEvent) -> None:
         """Records the event."""
         self.events.append(event)
+
+
+class FakeProvider:
+    """A provider that hears a scripted Hearing (or raises), recording what it was asked."""
+
+    def __init__(self, name: str, hearing: Hearing | None = None) -> None:
+        self.name = name
+        self.hearing = hearing
+        self.fail_with: Exception | None = None
+        self.requests: list[ProviderRequest] = []
+        self.files_seen: list[bytes] = []
+
+    async def transcribe(self, request: ProviderRequest) -> Hearing:
+        """Returns the scripted hearing; raises fail_with when set."""
+        self.requests.append(request)
+        self.files_seen.append(request.path.read_bytes())
+        if self.fail_with is not None:
+            raise self.fail_with
+        if self.hearing is None:
+            raise AssertionError(f"provider {self.name} was not expected to be asked")
+        return self.hearing
+
+
+class FakeProber:
+    """Reports a fixed layout, or refuses the file like ffprobe refuses non-audio."""
+
+    def __init__(self, info: AudioInfo | None = None) -> None:
+        self.info = info or AudioInfo(channels=2, duration_seconds=20.0)
+        self.fail_with: Exception | None = None
+
+    def probe(self, path: Path) -> AudioInfo:
+        """The fixed info, for an existing file."""
+        if not path.is_file():
+            raise AssertionError(f"probed a file that does not exist: {path}")
+        if self.fail_with is not None:
+            raise self.fail_with
+        return self.info
+
+
+class FakeDirectory:
+    """Campaign rules by campaign id; unknown campaigns get the defaults."""
+
+    def __init__(self, rules: dict[str, CampaignRules] | None = None) -> None:
+        self.by_campaign = dict(rules or {})
+        self.asked: list[tuple[str, str]] = []
+
+    async def rules(self, org_id: str, campaign_id: str) -> CampaignRules:
+        """The campaign's rules or the defaults."""
+        self.asked.append((org_id, campaign_id))
+        return self.by_campaign.get(campaign_id, CampaignRules())

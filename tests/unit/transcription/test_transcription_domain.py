@@ -1,4 +1,4 @@
-"""Transcription's pure rules: which channel is whom, merging channels in time, version numbers."""
+"""Transcription's pure rules: merging voices into one timeline, version numbers, reasons."""
 
 from __future__ import annotations
 
@@ -12,11 +12,7 @@ from callscope_transcription.domain.errors import (
     UndecodableAudioError,
 )
 from callscope_transcription.domain.model import Segment, Speaker, Utterance, Word
-from callscope_transcription.domain.speakers import (
-    channel_speakers,
-    merge_channels,
-    split_where_interrupted,
-)
+from callscope_transcription.domain.speakers import merge_channels, split_where_interrupted
 from callscope_transcription.domain.versions import FIRST_VERSION, next_version
 
 pytestmark = pytest.mark.unit
@@ -29,26 +25,6 @@ def _utterance(*words: tuple[str, float, float]) -> Utterance:
 
 def _texts(segments: tuple[Segment, ...]) -> list[tuple[Speaker, str]]:
     return [(segment.speaker, segment.text) for segment in segments]
-
-
-@pytest.mark.parametrize(
-    ("channels", "agent_channel", "expected"),
-    [
-        (2, "left", (Speaker.AGENT, Speaker.CUSTOMER)),
-        (2, "right", (Speaker.CUSTOMER, Speaker.AGENT)),
-        (1, "left", (Speaker.UNKNOWN,)),
-        (1, "right", (Speaker.UNKNOWN,)),
-    ],
-)
-def test_channels_map_to_parties(
-    channels: int, agent_channel: str, expected: tuple[Speaker, ...]
-) -> None:
-    assert channel_speakers(channels, agent_channel) == expected  # type: ignore[arg-type]
-
-
-def test_more_than_two_channels_have_no_party_mapping() -> None:
-    with pytest.raises(ValueError, match="3 channels"):
-        channel_speakers(3, "left")
 
 
 def test_merge_orders_both_parties_by_start_time() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -12,7 +13,6 @@ from callscope.v1 import common_pb2, events_pb2, transcripts_pb2, transcripts_pb
 from callscope_common.events import new_header
 from callscope_common.kafka import PermanentEventError
 from callscope_common.storage import S3ObjectStore
-from callscope_transcription.adapters.audio import FfmpegAudioDecoder
 from callscope_transcription.adapters.kafka import KafkaEventSink, to_message
 from callscope_transcription.adapters.s3 import S3AudioStore
 from callscope_transcription.bootstrap import TranscriptionService, bootstrap
@@ -23,32 +23,41 @@ from callscope_transcription.domain.events import (
 )
 from callscope_transcription.domain.model import (
     CallContext,
+    Layout,
+    RoleSource,
     Segment,
     Speaker,
+    SpeakerRoles,
     Transcript,
     Utterance,
     Word,
 )
 from callscope_transcription.entrypoints.grpc import TranscriptsServicer
 from callscope_transcription.entrypoints.kafka import subscriptions
-from callscope_transcription.ports import Recognition, Samples
+from callscope_transcription.ports import Hearing
 from google.protobuf import message as protobuf_message
 
-from tests.support.audio import RenderedAudio
-from tests.support.transcription_fakes import FakeAudioStore, FakeEventSink, FakeTranscriptStore
+from tests.support.transcription_fakes import (
+    FakeAudioStore,
+    FakeDirectory,
+    FakeEventSink,
+    FakeProber,
+    FakeProvider,
+    FakeTranscriptStore,
+)
 
 pytestmark = pytest.mark.unit
 
 CONTEXT = CallContext("call-1", "org-1", "campaign-1", "evt-1")
 
 
-class _InstantRecogniser:
-    provider = "local"
-    model = "instant"
-
-    def recognise(self, samples: Samples) -> Recognition:
-        word = Word("Hello.", 0.5, 1.0, 0.9)
-        return Recognition("en", (Utterance(0.5, 1.0, "Hello.", (word,)),))
+HELLO = Hearing(
+    language="en",
+    layout=Layout.STEREO,
+    utterances=(Utterance(0.5, 1.0, "Hello.", (Word("Hello.", 0.5, 1.0, 0.9),)),),
+    duration_seconds=2.0,
+    model="instant",
+)
 
 
 class _RecordingPublisher:
@@ -59,14 +68,14 @@ class _RecordingPublisher:
         self.messages.append(event)
 
 
-def _service(decoder: FfmpegAudioDecoder) -> tuple[TranscriptionService, FakeTranscriptStore]:
+def _service() -> tuple[TranscriptionService, FakeTranscriptStore]:
     store = FakeTranscriptStore()
-    audio = FakeAudioStore(bucket="callscope-audio")
     service = bootstrap(
         store=store,
-        audio_store=audio,
-        decoder=decoder,
-        recogniser=_InstantRecogniser(),
+        audio_store=FakeAudioStore(bucket="callscope-audio"),
+        prober=FakeProber(),
+        providers={"local": FakeProvider("local", HELLO)},
+        directory=FakeDirectory(),
         events=FakeEventSink(),
     )
     return service, store
@@ -91,6 +100,16 @@ def _transcript(version: int = 1, org_id: str = "org-1") -> Transcript:
             Segment(Speaker.UNKNOWN, 3.0, 3.5, "Mm.", ()),
         ),
         created_at=dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC),
+        speaker_roles=SpeakerRoles(
+            source=RoleSource.MANUAL,
+            agent_voice=1,
+            confidence=1.0,
+            needs_review=False,
+            evidence=("a user swapped agent and customer of version 1",),
+            swapped_by="user-3",
+            swapped_from_version=1,
+        ),
+        settings=(("beam_size", "5"), ("layout", "stereo")),
     )
 
 
@@ -118,10 +137,11 @@ def test_failure_maps_to_a_failed_status_with_the_reason() -> None:
 
 
 def test_transcribed_maps_to_call_transcribed() -> None:
-    message = to_message(CallTranscribed(CONTEXT, "t1", 3))
+    message = to_message(CallTranscribed(CONTEXT, "t1", 3, speaker_roles_need_review=True))
 
     assert isinstance(message, events_pb2.CallTranscribed)
     assert (message.transcript_id, message.transcript_version) == ("t1", 3)
+    assert message.speaker_roles_need_review
 
 
 def test_event_ids_repeat_for_the_same_cause_so_consumers_can_drop_repeats() -> None:
@@ -144,6 +164,14 @@ async def test_the_sink_publishes_contract_messages() -> None:
     assert [type(m) for m in publisher.messages] == [events_pb2.CallStatusChanged]
 
 
+def _put_audio(service: TranscriptionService, tmp_path: Path) -> None:
+    audio_file = tmp_path / "call.wav"
+    audio_file.write_bytes(b"RIFF-pretend")
+    audio = service.audio_store
+    assert isinstance(audio, FakeAudioStore)
+    audio.put("calls/1.wav", audio_file)
+
+
 def _uploaded(key: str, event_id: str = "evt-1") -> events_pb2.CallUploaded:
     header = new_header("call-1", "org-1", "campaign-1")
     header.event_id = event_id
@@ -155,10 +183,10 @@ def _uploaded(key: str, event_id: str = "evt-1") -> events_pb2.CallUploaded:
 
 
 async def test_call_uploaded_is_transcribed_from_the_events_audio(
-    decoder: FfmpegAudioDecoder, short_mono: RenderedAudio
+    tmp_path: Path,
 ) -> None:
-    service, store = _service(decoder)
-    service.audio_store.put("calls/1.wav", short_mono.path)  # type: ignore[attr-defined]
+    service, store = _service()
+    _put_audio(service, tmp_path)
     by_type = {s.message_type: s for s in subscriptions(service)}
 
     await by_type[events_pb2.CallUploaded].handler(_uploaded("calls/1.wav"))
@@ -169,10 +197,10 @@ async def test_call_uploaded_is_transcribed_from_the_events_audio(
 
 
 async def test_transcription_requested_makes_a_new_version(
-    decoder: FfmpegAudioDecoder, short_mono: RenderedAudio
+    tmp_path: Path,
 ) -> None:
-    service, store = _service(decoder)
-    service.audio_store.put("calls/1.wav", short_mono.path)  # type: ignore[attr-defined]
+    service, store = _service()
+    _put_audio(service, tmp_path)
     by_type = {s.message_type: s for s in subscriptions(service)}
     await by_type[events_pb2.CallUploaded].handler(_uploaded("calls/1.wav"))
     uploaded = _uploaded("calls/1.wav", event_id="evt-rerun")
@@ -183,11 +211,41 @@ async def test_transcription_requested_makes_a_new_version(
     assert [t.version for t in store.transcripts] == [1, 2]
 
 
-async def test_call_deleted_removes_the_calls_transcripts(
-    decoder: FfmpegAudioDecoder, short_mono: RenderedAudio
+async def test_a_swap_request_stores_a_swapped_version_without_transcribing(
+    tmp_path: Path,
 ) -> None:
-    service, store = _service(decoder)
-    service.audio_store.put("calls/1.wav", short_mono.path)  # type: ignore[attr-defined]
+    service, store = _service()
+    _put_audio(service, tmp_path)
+    by_type = {s.message_type: s for s in subscriptions(service)}
+    await by_type[events_pb2.CallUploaded].handler(_uploaded("calls/1.wav"))
+    uploaded = _uploaded("calls/1.wav", event_id="evt-swap")
+    requested = events_pb2.TranscriptionRequested(
+        header=uploaded.header,
+        audio=uploaded.audio,
+        swap_speakers=True,
+        swap_of_version=1,
+        requested_by="user-4",
+    )
+
+    await by_type[events_pb2.TranscriptionRequested].handler(requested)
+
+    first, swapped = store.transcripts
+    assert [s.speaker for s in first.segments] == [Speaker.AGENT]
+    assert [s.speaker for s in swapped.segments] == [Speaker.CUSTOMER]
+    assert swapped.speaker_roles is not None
+    assert (swapped.speaker_roles.swapped_by, swapped.speaker_roles.swapped_from_version) == (
+        "user-4",
+        1,
+    )
+    provider = service.providers["local"]
+    assert isinstance(provider, FakeProvider) and len(provider.requests) == 1
+
+
+async def test_call_deleted_removes_the_calls_transcripts(
+    tmp_path: Path,
+) -> None:
+    service, store = _service()
+    _put_audio(service, tmp_path)
     by_type = {s.message_type: s for s in subscriptions(service)}
     await by_type[events_pb2.CallUploaded].handler(_uploaded("calls/1.wav"))
 
@@ -197,10 +255,8 @@ async def test_call_deleted_removes_the_calls_transcripts(
     assert store.transcripts == []
 
 
-async def test_an_event_without_an_id_is_dead_lettered_not_guessed_at(
-    decoder: FfmpegAudioDecoder,
-) -> None:
-    service, store = _service(decoder)
+async def test_an_event_without_an_id_is_dead_lettered_not_guessed_at() -> None:
+    service, store = _service()
     by_type = {s.message_type: s for s in subscriptions(service)}
 
     with pytest.raises(PermanentEventError, match="event_id"):
@@ -213,8 +269,9 @@ async def test_audio_in_a_foreign_bucket_is_dead_lettered() -> None:
     service = bootstrap(
         store=store,
         audio_store=S3AudioStore(S3ObjectStore(client=None, bucket="callscope-audio")),
-        decoder=FfmpegAudioDecoder(),
-        recogniser=_InstantRecogniser(),
+        prober=FakeProber(),
+        providers={"local": FakeProvider("local", HELLO)},
+        directory=FakeDirectory(),
         events=FakeEventSink(),
     )
     event = _uploaded("k")
@@ -226,10 +283,10 @@ async def test_audio_in_a_foreign_bucket_is_dead_lettered() -> None:
 
 
 @pytest.fixture
-async def transcripts_stub(
-    decoder: FfmpegAudioDecoder,
-) -> AsyncIterator[tuple[transcripts_pb2_grpc.TranscriptsAsyncStub, FakeTranscriptStore]]:
-    service, store = _service(decoder)
+async def transcripts_stub() -> AsyncIterator[
+    tuple[transcripts_pb2_grpc.TranscriptsAsyncStub, FakeTranscriptStore]
+]:
+    service, store = _service()
     server = grpc.aio.server()
     transcripts_pb2_grpc.add_TranscriptsServicer_to_server(TranscriptsServicer(service), server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -272,6 +329,16 @@ async def test_get_transcript_returns_the_latest_version_by_default(
         ("Northwind.", 0.9, 1.4),
     ]
     assert first.words[1].probability == pytest.approx(0.82)
+    assert reply.campaign_id == "campaign-1"
+    roles = reply.speaker_roles
+    assert (roles.source, roles.confidence, roles.needs_review) == (
+        transcripts_pb2.ROLE_SOURCE_MANUAL,
+        1.0,
+        False,
+    )
+    assert (roles.swapped_by, roles.swapped_from_version) == ("user-3", 1)
+    assert list(roles.evidence) == ["a user swapped agent and customer of version 1"]
+    assert dict(reply.settings) == {"beam_size": "5", "layout": "stereo"}
 
 
 async def test_get_transcript_returns_a_requested_version(transcripts_stub: _Stub) -> None:

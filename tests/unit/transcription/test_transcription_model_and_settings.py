@@ -23,6 +23,7 @@ _INFRA = {
     "MONGODB_URL": "mongodb://localhost:27017",
     "S3_ACCESS_KEY": "access",
     "S3_SECRET_KEY": "secret",
+    "DIRECTORY_ADDR": "localhost:50051",
 }
 
 
@@ -116,12 +117,24 @@ def test_settings_read_the_service_prefix(infra_env: pytest.MonkeyPatch) -> None
     )
 
 
+def test_provider_keys_are_secrets_that_never_print(infra_env: pytest.MonkeyPatch) -> None:
+    infra_env.setenv("TRANSCRIPTION_DEEPGRAM_API_KEY", "dg-secret-123")
+    infra_env.setenv("TRANSCRIPTION_ASSEMBLYAI_API_KEY", "")
+    settings = _settings()
+    assert settings.deepgram_api_key is not None
+    assert settings.deepgram_api_key.get_secret_value() == "dg-secret-123"
+    assert settings.assemblyai_api_key is None
+    assert "dg-secret-123" not in repr(settings) and "dg-secret-123" not in str(settings)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("TRANSCRIPTION_AGENT_CHANNEL", "middle"),
         ("TRANSCRIPTION_MODEL_SHA256", "not-a-hash"),
         ("TRANSCRIPTION_GRPC_PORT", "0"),
+        ("TRANSCRIPTION_MAX_IN_FLIGHT_CALLS", "0"),
+        ("TRANSCRIPTION_DEEPGRAM_CONCURRENCY", "0"),
     ],
 )
 def test_invalid_settings_are_refused(infra_env: pytest.MonkeyPatch, name: str, value: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from callscope.v1 import transcripts_pb2_grpc
@@ -17,25 +18,27 @@ from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2
 
 from callscope_transcription import handlers
-from callscope_transcription.adapters.audio import FfmpegAudioDecoder
+from callscope_transcription.adapters.directory import GrpcCampaignDirectory
 from callscope_transcription.adapters.kafka import KafkaEventSink
 from callscope_transcription.adapters.mongo import COLLECTION, MongoTranscriptStore
+from callscope_transcription.adapters.probe import FfmpegProber
+from callscope_transcription.adapters.providers import build_providers, close_providers
 from callscope_transcription.adapters.s3 import S3AudioStore
-from callscope_transcription.adapters.whisper import WhisperRecogniser
 from callscope_transcription.domain.model import (
     DeleteCallTranscripts,
     GetTranscript,
+    SwapSpeakers,
     TranscribeCall,
     Transcript,
 )
-from callscope_transcription.domain.speakers import AgentChannel
 from callscope_transcription.entrypoints.grpc import TRANSCRIPTS_SERVICE, TranscriptsServicer
 from callscope_transcription.entrypoints.kafka import subscriptions
 from callscope_transcription.ports import (
-    AudioDecoder,
+    AudioProber,
     AudioStore,
+    CampaignDirectory,
     EventSink,
-    SpeechRecogniser,
+    SpeechProvider,
     TranscriptStore,
 )
 from callscope_transcription.settings import TranscriptionSettings
@@ -52,10 +55,10 @@ class TranscriptionService:
 
     store: TranscriptStore
     audio_store: AudioStore
-    decoder: AudioDecoder
-    recogniser: SpeechRecogniser
+    prober: AudioProber
+    providers: Mapping[str, SpeechProvider]
+    directory: CampaignDirectory
     events: EventSink
-    agent_channel: AgentChannel
 
     async def transcribe(self, command: TranscribeCall) -> Transcript | None:
         """Transcribes a call into a new version (see handlers.transcribe_call)."""
@@ -63,11 +66,15 @@ class TranscriptionService:
             command,
             store=self.store,
             audio_store=self.audio_store,
-            decoder=self.decoder,
-            recogniser=self.recogniser,
+            prober=self.prober,
+            providers=self.providers,
+            directory=self.directory,
             events=self.events,
-            agent_channel=self.agent_channel,
         )
+
+    async def swap(self, command: SwapSpeakers) -> Transcript | None:
+        """Stores a version with agent and customer exchanged (see handlers.swap_speakers)."""
+        return await handlers.swap_speakers(command, store=self.store, events=self.events)
 
     async def delete(self, command: DeleteCallTranscripts) -> int:
         """Deletes a deleted call's transcripts."""
@@ -82,31 +89,19 @@ def bootstrap(
     *,
     store: TranscriptStore,
     audio_store: AudioStore,
-    decoder: AudioDecoder,
-    recogniser: SpeechRecogniser,
+    prober: AudioProber,
+    providers: Mapping[str, SpeechProvider],
+    directory: CampaignDirectory,
     events: EventSink,
-    agent_channel: AgentChannel = "left",
 ) -> TranscriptionService:
     """Binds the handlers to the given ports (real adapters or test fakes)."""
     return TranscriptionService(
         store=store,
         audio_store=audio_store,
-        decoder=decoder,
-        recogniser=recogniser,
+        prober=prober,
+        providers=providers,
+        directory=directory,
         events=events,
-        agent_channel=agent_channel,
-    )
-
-
-def load_recogniser(settings: TranscriptionSettings) -> WhisperRecogniser:
-    """Loads the configured Whisper model, verifying its hash first when one is pinned."""
-    return WhisperRecogniser.load(
-        settings.resolved_model_dir(),
-        expected_sha256=settings.expected_model_sha256(),
-        device=settings.device,
-        compute_type=settings.compute_type,
-        cpu_threads=settings.cpu_threads,
-        model_name=settings.model_name(),
     )
 
 
@@ -114,7 +109,10 @@ async def serve(settings: TranscriptionSettings) -> None:
     """Runs the service until SIGTERM: the Kafka consumer and the gRPC server, sharing one model."""
     # Loading (and hashing) the model takes seconds of CPU; it happens once, before anything
     # is consumed, and a bad model stops the process here with a clear error.
-    recogniser = await asyncio.to_thread(load_recogniser, settings)
+    providers = await build_providers(settings)
+    directory = GrpcCampaignDirectory(
+        settings.directory_addr, default_agent_channel=settings.agent_channel
+    )
     mongo = create_mongo_client(settings, SERVICE_NAME)
     producer = create_producer(settings.kafka_bootstrap_servers, SERVICE_NAME)
     server, health = create_server(settings.grpc_port)
@@ -128,10 +126,10 @@ async def serve(settings: TranscriptionSettings) -> None:
             service = bootstrap(
                 store=store,
                 audio_store=S3AudioStore(objects),
-                decoder=FfmpegAudioDecoder(),
-                recogniser=recogniser,
+                prober=FfmpegProber(),
+                providers=providers,
+                directory=directory,
                 events=KafkaEventSink(EventPublisher(producer)),
-                agent_channel=settings.agent_channel,
             )
             transcripts_pb2_grpc.add_TranscriptsServicer_to_server(
                 TranscriptsServicer(service), server
@@ -155,6 +153,8 @@ async def serve(settings: TranscriptionSettings) -> None:
     finally:
         await server.stop(_GRPC_GRACE_S)
         await producer.stop()
+        await directory.close()
+        await close_providers(providers)
         await mongo.close()
         logger.info("transcription service stopped")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -14,10 +14,10 @@ from callscope_transcription.domain.events import TranscriptionEvent
 from callscope_transcription.domain.model import (
     AudioLocation,
     Layout,
-    Speaker,
     Transcript,
     Utterance,
 )
+from callscope_transcription.domain.roles import RoleRules
 
 SAMPLE_RATE = 16_000
 """Whisper models hear 16 kHz mono; every decoder delivers that."""
@@ -104,9 +104,7 @@ class CampaignRules:
     """A campaign's transcription settings, read from the directory for every call."""
 
     provider: str = "local"
-    agent_channel: Literal["left", "right"] = "left"
-    opening_party: Speaker = Speaker.AGENT
-    company_name: str = ""
+    roles: RoleRules = field(default_factory=RoleRules)
 
 
 class SpeechProvider(Protocol):

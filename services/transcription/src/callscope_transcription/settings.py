@@ -21,6 +21,10 @@ class TranscriptionSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="TRANSCRIPTION_", extra="ignore")
 
     grpc_port: int = Field(default=50053, ge=1, le=65535)
+    directory_addr: str = Field(
+        validation_alias="DIRECTORY_ADDR",
+        description="The gateway's Directory gRPC service: campaign transcription settings.",
+    )
     model_dir: Path | None = Field(
         default=None,
         description="A faster-whisper model folder; unset uses the bundled tiny.en model.",

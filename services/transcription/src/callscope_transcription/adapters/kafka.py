@@ -56,11 +56,17 @@ def to_message(event: TranscriptionEvent) -> protobuf_message.Message:
                 stage=common_pb2.STAGE_TRANSCRIPTION,
                 reason=reason,
             )
-        case CallTranscribed(context=context, transcript_id=transcript_id, transcript_version=v):
+        case CallTranscribed(
+            context=context,
+            transcript_id=transcript_id,
+            transcript_version=version,
+            speaker_roles_need_review=needs_review,
+        ):
             return events_pb2.CallTranscribed(
                 header=_header(context, f"transcribed/{transcript_id}"),
                 transcript_id=transcript_id,
-                transcript_version=v,
+                transcript_version=version,
+                speaker_roles_need_review=needs_review,
             )
 
 

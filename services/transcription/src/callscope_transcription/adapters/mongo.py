@@ -9,7 +9,14 @@ from callscope_common.versioned import VersionedCollection, VersionTakenError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from callscope_transcription.domain.errors import TranscriptConflictError
-from callscope_transcription.domain.model import Segment, Speaker, Transcript, Word
+from callscope_transcription.domain.model import (
+    RoleSource,
+    Segment,
+    Speaker,
+    SpeakerRoles,
+    Transcript,
+    Word,
+)
 
 COLLECTION = "transcripts"
 
@@ -83,7 +90,37 @@ def _to_document(transcript: Transcript) -> Document:
             for segment in transcript.segments
         ],
         "created_at": transcript.created_at,
+        "speaker_roles": _roles_document(transcript.speaker_roles),
+        "settings": dict(transcript.settings),
     }
+
+
+def _roles_document(roles: SpeakerRoles | None) -> Document | None:
+    if roles is None:
+        return None
+    return {
+        "source": roles.source.value,
+        "agent_voice": roles.agent_voice,
+        "confidence": roles.confidence,
+        "needs_review": roles.needs_review,
+        "evidence": list(roles.evidence),
+        "swapped_by": roles.swapped_by,
+        "swapped_from_version": roles.swapped_from_version,
+    }
+
+
+def _roles(document: Document | None) -> SpeakerRoles | None:
+    if not document:
+        return None
+    return SpeakerRoles(
+        source=RoleSource(document["source"]),
+        agent_voice=int(document["agent_voice"]),
+        confidence=float(document["confidence"]),
+        needs_review=bool(document["needs_review"]),
+        evidence=tuple(document.get("evidence", ())),
+        swapped_by=document.get("swapped_by", ""),
+        swapped_from_version=int(document.get("swapped_from_version", 0)),
+    )
 
 
 def _from_document(document: Document) -> Transcript:
@@ -120,4 +157,6 @@ def _from_document(document: Document) -> Transcript:
             for segment in document.get("segments", [])
         ),
         created_at=created_at,
+        speaker_roles=_roles(document.get("speaker_roles")),
+        settings=tuple(sorted((str(k), str(v)) for k, v in document.get("settings", {}).items())),
     )

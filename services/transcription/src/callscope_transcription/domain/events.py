@@ -29,6 +29,7 @@ class CallTranscribed:
     context: CallContext
     transcript_id: str
     transcript_version: int
+    speaker_roles_need_review: bool = False
 
 
 TranscriptionEvent = TranscriptionStarted | TranscriptionFailed | CallTranscribed

@@ -1,26 +1,34 @@
-"""Who spoke what: channels map to parties, and per-channel speech merges into one timeline."""
+"""Who spoke what: each voice takes its role, and the voices merge into one timeline."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
-from typing import Literal
 
-from callscope_transcription.domain.model import Segment, Speaker, Utterance
-
-AgentChannel = Literal["left", "right"]
+from callscope_transcription.domain.model import Segment, Speaker, SpeakerRoles, Utterance
+from callscope_transcription.domain.roles import speaker_of
 
 
-def channel_speakers(channel_count: int, agent_channel: AgentChannel) -> tuple[Speaker, ...]:
-    """The party recorded on each channel: stereo is one party per side, mono is unknown."""
-    if channel_count == 1:
-        return (Speaker.UNKNOWN,)
-    if channel_count == 2:
-        if agent_channel == "left":
-            return (Speaker.AGENT, Speaker.CUSTOMER)
-        return (Speaker.CUSTOMER, Speaker.AGENT)
-    raise ValueError(f"cannot assign speakers to {channel_count} channels; expected 1 or 2")
+def label_segments(utterances: Sequence[Utterance], roles: SpeakerRoles) -> tuple[Segment, ...]:
+    """The transcript's timeline: each voice's utterances under its role, merged by time."""
+    voices = sorted({utterance.voice for utterance in utterances})
+    return merge_channels(
+        [
+            (speaker_of(voice, roles), [item for item in utterances if item.voice == voice])
+            for voice in voices
+        ]
+    )
+
+
+def swap_segments(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """The same timeline with agent and customer exchanged (unknown stays unknown)."""
+    exchanged = {Speaker.AGENT: Speaker.CUSTOMER, Speaker.CUSTOMER: Speaker.AGENT}
+    return tuple(
+        replace(segment, speaker=exchanged.get(segment.speaker, segment.speaker))
+        for segment in segments
+    )
 
 
 def merge_channels(channels: Sequence[tuple[Speaker, Sequence[Utterance]]]) -> tuple[Segment, ...]:

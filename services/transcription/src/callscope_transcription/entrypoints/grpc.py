@@ -9,7 +9,13 @@ from callscope.v1 import common_pb2, transcripts_pb2, transcripts_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from callscope_transcription.domain.errors import TranscriptNotFoundError
-from callscope_transcription.domain.model import GetTranscript, Speaker, Transcript
+from callscope_transcription.domain.model import (
+    GetTranscript,
+    RoleSource,
+    Speaker,
+    SpeakerRoles,
+    Transcript,
+)
 
 if TYPE_CHECKING:
     from callscope_transcription.bootstrap import TranscriptionService
@@ -20,6 +26,13 @@ _SPEAKERS = {
     Speaker.AGENT: common_pb2.SPEAKER_AGENT,
     Speaker.CUSTOMER: common_pb2.SPEAKER_CUSTOMER,
     Speaker.UNKNOWN: common_pb2.SPEAKER_UNKNOWN,
+}
+
+
+_ROLE_SOURCES = {
+    RoleSource.CHANNEL: transcripts_pb2.ROLE_SOURCE_CHANNEL,
+    RoleSource.VOICES: transcripts_pb2.ROLE_SOURCE_VOICES,
+    RoleSource.MANUAL: transcripts_pb2.ROLE_SOURCE_MANUAL,
 }
 
 
@@ -85,4 +98,20 @@ def to_proto(transcript: Transcript) -> transcripts_pb2.Transcript:
             for segment in transcript.segments
         ],
         created_at=created_at,
+        campaign_id=transcript.campaign_id,
+        speaker_roles=_roles(transcript.speaker_roles),
+        settings=dict(transcript.settings),
+    )
+
+
+def _roles(roles: SpeakerRoles | None) -> transcripts_pb2.SpeakerRoles | None:
+    if roles is None:
+        return None
+    return transcripts_pb2.SpeakerRoles(
+        source=_ROLE_SOURCES[roles.source],
+        confidence=roles.confidence,
+        needs_review=roles.needs_review,
+        evidence=list(roles.evidence),
+        swapped_by=roles.swapped_by,
+        swapped_from_version=roles.swapped_from_version,
     )

@@ -12,6 +12,7 @@ from callscope_transcription.domain.model import (
     AudioLocation,
     CallContext,
     DeleteCallTranscripts,
+    SwapSpeakers,
     TranscribeCall,
 )
 
@@ -26,6 +27,15 @@ def subscriptions(service: TranscriptionService) -> list[Subscription[Any]]:
         await _transcribe(service, event.header, event.audio)
 
     async def on_transcription_requested(event: events_pb2.TranscriptionRequested) -> None:
+        if event.swap_speakers:
+            await service.swap(
+                SwapSpeakers(
+                    context=_context(event.header),
+                    of_version=max(0, event.swap_of_version),
+                    requested_by=event.requested_by,
+                )
+            )
+            return
         await _transcribe(service, event.header, event.audio)
 
     async def on_call_deleted(event: events_pb2.CallDeleted) -> None:
@@ -42,20 +52,24 @@ def subscriptions(service: TranscriptionService) -> list[Subscription[Any]]:
 
 async def _transcribe(service: TranscriptionService, header: Any, audio: Any) -> None:
     """Transcribes; events that can never succeed go straight to the dead-letter topic."""
-    if not header.event_id:
-        # The event id is what makes a redelivery recognisable; without it a retry could
-        # store a second version, so the event is refused rather than guessed at.
-        raise PermanentEventError("event has no event_id; it cannot be processed idempotently")
     command = TranscribeCall(
-        context=CallContext(
-            call_id=header.call_id,
-            org_id=header.org_id,
-            campaign_id=header.campaign_id,
-            cause_event_id=header.event_id,
-        ),
-        audio=AudioLocation(bucket=audio.bucket, key=audio.key),
+        context=_context(header), audio=AudioLocation(bucket=audio.bucket, key=audio.key)
     )
     try:
         await service.transcribe(command)
     except MisroutedAudioError as error:
         raise PermanentEventError(str(error)) from error
+
+
+def _context(header: Any) -> CallContext:
+    """The call and cause of an event; refuses events that cannot be handled idempotently."""
+    if not header.event_id:
+        # The event id is what makes a redelivery recognisable; without it a retry could
+        # store a second version, so the event is refused rather than guessed at.
+        raise PermanentEventError("event has no event_id; it cannot be processed idempotently")
+    return CallContext(
+        call_id=header.call_id,
+        org_id=header.org_id,
+        campaign_id=header.campaign_id,
+        cause_event_id=header.event_id,
+    )
