@@ -91,7 +91,9 @@ def _to_document(transcript: Transcript) -> Document:
         ],
         "created_at": transcript.created_at,
         "speaker_roles": _roles_document(transcript.speaker_roles),
-        "settings": dict(transcript.settings),
+        # A list, not a sub-document: setting names may hold dots, which field names may not
+        # (and FerretDB stores no nested arrays, so each pair is a small document).
+        "settings": [{"name": name, "value": value} for name, value in transcript.settings],
     }
 
 
@@ -158,5 +160,7 @@ def _from_document(document: Document) -> Transcript:
         ),
         created_at=created_at,
         speaker_roles=_roles(document.get("speaker_roles")),
-        settings=tuple(sorted((str(k), str(v)) for k, v in document.get("settings", {}).items())),
+        settings=tuple(
+            (str(item["name"]), str(item["value"])) for item in document.get("settings", [])
+        ),
     )
