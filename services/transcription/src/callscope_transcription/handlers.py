@@ -277,7 +277,7 @@ async def _hear(
         info = await asyncio.to_thread(prober.probe, path)
         request = ProviderRequest(
             path=path,
-            layout=Layout.STEREO if info.channels == 2 else Layout.MONO,
+            layout=info.layout,
             duration_seconds=info.duration_seconds,
         )
         hearing = await provider.transcribe(request)

@@ -62,6 +62,14 @@ class AudioInfo:
     channels: int
     duration_seconds: float
     codec: str = ""
+    same_signal_on_both_channels: bool = False
+
+    @property
+    def layout(self) -> Layout:
+        """STEREO only for two channels that differ (one party each); anything else is MONO."""
+        if self.channels == 2 and not self.same_signal_on_both_channels:
+            return Layout.STEREO
+        return Layout.MONO
 
 
 @dataclass(frozen=True)
