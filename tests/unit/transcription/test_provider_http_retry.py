@@ -16,6 +16,7 @@ from callscope_transcription.adapters.http_retry import (
     ProviderHttp,
     RequestFactory,
     retry_after_seconds,
+    stream_file,
 )
 from callscope_transcription.domain.errors import ProviderError
 
@@ -111,6 +112,14 @@ def test_backoff_doubles_up_to_its_cap_and_jitters_below_it() -> None:
     assert [backoff.delay(attempt, 1.0) for attempt in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
     assert backoff.delay(3, 0.0) == 0.0
     assert backoff.delay(3, 0.25) == 0.5
+
+
+async def test_a_file_is_read_chunk_by_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "call.bin"
+    path.write_bytes(bytes(range(256)) * 10)
+    chunks = [chunk async for chunk in stream_file(path, chunk_size=1000)]
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 560]
+    assert b"".join(chunks) == path.read_bytes()
 
 
 async def test_a_429_waits_as_long_as_retry_after_asks_then_succeeds(
