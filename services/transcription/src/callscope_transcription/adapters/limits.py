@@ -31,3 +31,9 @@ class LimitedProvider:
         """Waits for a free slot, then lets the wrapped provider transcribe."""
         async with self._slots:
             return await self._provider.transcribe(request)
+
+    async def aclose(self) -> None:
+        """Closes the wrapped provider's connections, if it holds any."""
+        close = getattr(self._provider, "aclose", None)
+        if close is not None:
+            await close()

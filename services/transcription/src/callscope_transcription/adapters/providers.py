@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 
+from callscope_transcription.adapters.assemblyai import AssemblyAIProvider
 from callscope_transcription.adapters.audio import FfmpegAudioDecoder
+from callscope_transcription.adapters.deepgram import DeepgramProvider
 from callscope_transcription.adapters.limits import LimitedProvider
 from callscope_transcription.adapters.whisper import WhisperRecogniser
 from callscope_transcription.domain.model import Layout, Utterance
 from callscope_transcription.ports import Hearing, ProviderRequest, SpeechProvider
 from callscope_transcription.settings import TranscriptionSettings
+
+logger = logging.getLogger(__name__)
 
 
 class _ChannelWhisper:
@@ -56,8 +61,41 @@ async def build_providers(settings: TranscriptionSettings) -> Mapping[str, Speec
         cpu_threads=settings.cpu_threads,
         model_name=settings.model_name(),
     )
-    return {"local": LimitedProvider(_ChannelWhisper(recogniser), settings.local_concurrency)}
+    providers: dict[str, SpeechProvider] = {
+        "local": LimitedProvider(_ChannelWhisper(recogniser), settings.local_concurrency)
+    }
+    providers.update(_hosted(settings))
+    logger.info("speech providers ready", extra={"providers": sorted(providers)})
+    return providers
+
+
+def _hosted(settings: TranscriptionSettings) -> dict[str, SpeechProvider]:
+    """The hosted providers whose keys are configured; a campaign choosing another one fails
+    its calls with a reason that says the provider is not set up."""
+    hosted: dict[str, SpeechProvider] = {}
+    if settings.assemblyai_api_key is not None:
+        assemblyai = AssemblyAIProvider(
+            settings.assemblyai_api_key.get_secret_value(),
+            settings.assemblyai_base_url,
+            poll_interval_s=settings.assemblyai_poll_interval_s,
+            timeout_s=settings.provider_timeout_s,
+            max_attempts=settings.provider_max_attempts,
+        )
+        hosted["assemblyai"] = LimitedProvider(assemblyai, settings.assemblyai_concurrency)
+    if settings.deepgram_api_key is not None:
+        deepgram = DeepgramProvider(
+            settings.deepgram_api_key.get_secret_value(),
+            settings.deepgram_base_url,
+            settings.deepgram_model,
+            timeout_s=settings.provider_timeout_s,
+            max_attempts=settings.provider_max_attempts,
+        )
+        hosted["deepgram"] = LimitedProvider(deepgram, settings.deepgram_concurrency)
+    return hosted
 
 
 async def close_providers(providers: Mapping[str, SpeechProvider]) -> None:
-    """Releases the providers' connections (none held yet)."""
+    """Releases the providers' HTTP connections."""
+    for provider in providers.values():
+        if isinstance(provider, LimitedProvider):
+            await provider.aclose()
