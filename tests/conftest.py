@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.fake_assemblyai import FakeAssemblyAI
+from tests.support.fake_deepgram import FakeDeepgram
 from tests.support.infra import Infra, infra_from_environment
 from tests.support.services import RunningServices, start_services
 
@@ -37,8 +40,25 @@ def infra() -> Infra:
     return infra_from_environment()
 
 
+@dataclass(frozen=True)
+class HostedProviders:
+    """The local stand-ins for the hosted transcription APIs the services are pointed at."""
+
+    assemblyai: FakeAssemblyAI
+    deepgram: FakeDeepgram
+
+
 @pytest.fixture(scope="session")
-async def services(infra: Infra, run_id: str) -> AsyncIterator[RunningServices]:
+def hosted_providers() -> Iterator[HostedProviders]:
+    """AssemblyAI and Deepgram stand-ins on loopback, started once per session."""
+    with FakeAssemblyAI() as assemblyai, FakeDeepgram() as deepgram:
+        yield HostedProviders(assemblyai, deepgram)
+
+
+@pytest.fixture(scope="session")
+async def services(
+    infra: Infra, run_id: str, hosted_providers: HostedProviders
+) -> AsyncIterator[RunningServices]:
     """All five services as processes against the real servers, started once per session."""
     data_dir = Path(os.environ.get("CALLSCOPE_DATA_DIR", ROOT / ".local" / "data" / "test"))
     log_dir = data_dir / "logs" / run_id
@@ -52,6 +72,13 @@ async def services(infra: Infra, run_id: str) -> AsyncIterator[RunningServices]:
         # Tests poll with the demo key from many tasks at once; the limit itself is proven
         # with keys of their own small limits (tests/e2e/test_rate_limit.py).
         "GATEWAY_API_KEY_RATE_LIMIT_PER_MINUTE": "100000",
+        # The hosted providers are their local stand-ins (tests/support/fake_*.py), reached
+        # through the services' real HTTP clients.
+        "TRANSCRIPTION_ASSEMBLYAI_API_KEY": hosted_providers.assemblyai.api_key,
+        "TRANSCRIPTION_ASSEMBLYAI_BASE_URL": hosted_providers.assemblyai.base_url,
+        "TRANSCRIPTION_ASSEMBLYAI_POLL_INTERVAL_S": "0.2",
+        "TRANSCRIPTION_DEEPGRAM_API_KEY": hosted_providers.deepgram.api_key,
+        "TRANSCRIPTION_DEEPGRAM_BASE_URL": hosted_providers.deepgram.base_url,
     }
     running = await start_services(infra, log_dir, run_id, settings)
     try:
