@@ -232,12 +232,10 @@ async def test_swapping_a_completed_call_queues_it_again_with_a_swap_request(
     reason="needs transcription to store swapped versions (TranscriptionRequested.swap_speakers)"
 )
 async def test_the_swapped_version_has_agent_and_customer_exchanged(
-    api: httpx.AsyncClient,
-    swap_campaign: SwapCampaign,
-    owner: Person,
-    tmp_path: Path,
+    api: httpx.AsyncClient, directory: MongoDirectory, owner: Person, tmp_path: Path
 ) -> None:
-    headers = swap_campaign.headers
+    # A campaign of its own: the same recording in the fixture's campaign is a duplicate.
+    _, headers = await _campaign_with_key(directory, owner.org_id, "Swapped roles")
     audio = render_stereo(COMPLIANT.dialogue, tmp_path / "swap_roles.wav").path
     call_id = await _upload(api, headers, audio)
     assert (await wait_until_done(api, headers["X-API-Key"], call_id))["status"] == "COMPLETED"
