@@ -2,8 +2,8 @@
 
 The gateway and ingest side: who may swap, which calls can be swapped (a transcript, out of
 the pipeline), and that a swap queues the call again with a `transcription.requested` event
-that asks for the swap. The transcription side (a new version with the roles exchanged) is
-checked by the skipped test at the end, to be switched on once transcription implements it.
+that asks for the swap. The transcription side (a new version with the roles exchanged, and
+analysis run again on it) is checked by the last test.
 """
 
 from __future__ import annotations
@@ -224,13 +224,10 @@ async def test_swapping_a_completed_call_queues_it_again_with_a_swap_request(
     assert request.audio.key == stored["audio"]["key"]
 
     # Let the run finish so that the call is left settled; what transcription makes of the
-    # swap is the skipped test's business below.
+    # swap is the next test's business.
     await wait_until_done(api, swap_campaign.headers["X-API-Key"], call["id"])
 
 
-@pytest.mark.skip(
-    reason="needs transcription to store swapped versions (TranscriptionRequested.swap_speakers)"
-)
 async def test_the_swapped_version_has_agent_and_customer_exchanged(
     api: httpx.AsyncClient, directory: MongoDirectory, owner: Person, tmp_path: Path
 ) -> None:
