@@ -372,3 +372,11 @@ def test_settings_refuse_to_start_without_a_required_value(
     environment = {name: value for name, value in REQUIRED.items() if name != missing}
     with pytest.raises(ValidationError, match=missing):
         settings_from(monkeypatch, environment)
+
+
+def test_a_transcript_says_whether_its_speaker_roles_need_review() -> None:
+    doubtful = transcripts_pb2.Transcript(
+        speaker_roles=transcripts_pb2.SpeakerRoles(needs_review=True, confidence=0.6)
+    )
+    assert transcript_from_pb(doubtful).roles_need_review
+    assert not transcript_from_pb(transcripts_pb2.Transcript()).roles_need_review

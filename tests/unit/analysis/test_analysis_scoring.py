@@ -134,3 +134,16 @@ def test_a_threshold_of_zero_never_flags_on_score() -> None:
     evaluation = score_and_flag([result("A", NO)], flag_threshold=0.0)
     assert evaluation.score == 0.0
     assert not evaluation.flagged
+
+
+def test_uncertain_speaker_roles_flag_a_call_that_scores_well() -> None:
+    results = [result("A", YES), result("B", YES)]
+
+    doubtful = score_and_flag(results, flag_threshold=70.0, roles_need_review=True)
+    certain = score_and_flag(results, flag_threshold=70.0)
+
+    assert (doubtful.score, doubtful.flagged) == (100.0, True)
+    assert doubtful.flag_reasons == (
+        "agent and customer may be swapped: confirm the speakers or swap them",
+    )
+    assert not certain.flagged

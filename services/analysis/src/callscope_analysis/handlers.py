@@ -94,7 +94,9 @@ async def analyse_call(
         return
 
     evaluation = score_and_flag(
-        evaluator.evaluate(transcript, campaign.checks), campaign.flag_threshold
+        evaluator.evaluate(transcript, campaign.checks),
+        campaign.flag_threshold,
+        roles_need_review=transcript.roles_need_review,
     )
     analysis, created = await store.add(
         NewAnalysis(

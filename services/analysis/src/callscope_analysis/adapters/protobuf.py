@@ -71,6 +71,7 @@ def transcript_from_pb(transcript: transcripts_pb2.Transcript) -> Transcript:
             )
             for segment in transcript.segments
         ),
+        roles_need_review=transcript.speaker_roles.needs_review,
     )
 
 

@@ -93,6 +93,8 @@ class Transcript:
     version: int
     duration_seconds: float
     segments: tuple[Segment, ...]
+    # Transcription could not tell with confidence which voice is the agent.
+    roles_need_review: bool = False
 
     @property
     def effective_duration(self) -> float:

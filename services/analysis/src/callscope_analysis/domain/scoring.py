@@ -39,10 +39,21 @@ def flag_reasons(score: float, threshold: float, results: Sequence[CheckResult])
     return tuple(reasons)
 
 
-def score_and_flag(results: Sequence[CheckResult], flag_threshold: float) -> Evaluation:
-    """The evaluation of a call: its results, score, and whether and why it is flagged."""
+ROLES_NEED_REVIEW = "agent and customer may be swapped: confirm the speakers or swap them"
+
+
+def score_and_flag(
+    results: Sequence[CheckResult], flag_threshold: float, *, roles_need_review: bool = False
+) -> Evaluation:
+    """The evaluation of a call: its results, score, and whether and why it is flagged.
+
+    Checks are answered per party, so a transcript whose speaker roles are uncertain is
+    flagged too: its answers may belong to the other party.
+    """
     score = weighted_score(results)
     reasons = flag_reasons(score, flag_threshold, results)
+    if roles_need_review:
+        reasons = (*reasons, ROLES_NEED_REVIEW)
     return Evaluation(
         results=tuple(results), score=score, flagged=bool(reasons), flag_reasons=reasons
     )
