@@ -202,3 +202,9 @@ async def test_a_campaign_wired_the_other_way_round_is_caught_by_what_was_said(
     first = transcript["segments"][0]
     assert first["speaker"] == "AGENT" and "City Energy" in first["text"]
     assert transcript["settings"]["agent_channel"] == "right"
+    # The doubt reaches the review queue as a flag on the call.
+    assert call["flagged"] is True
+    assert (
+        "agent and customer may be swapped: confirm the speakers or swap them"
+        in call["flag_reasons"]
+    )
