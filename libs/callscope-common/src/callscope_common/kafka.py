@@ -3,9 +3,11 @@
 The consumer commits a record's offset only after its handler returned, i.e.
 after the handler's write is durable. A handler that keeps failing is retried a
 bounded number of times, then the record goes to `<topic>.dlq` with the error
-in its headers and the partition keeps flowing. While a handler runs (a long
-transcription can take longer than `max.poll.interval.ms`), the consumer pauses
-its partitions and keeps polling so that it stays in its group.
+in its headers and the partition keeps flowing. Records of one partition are
+handled in order, one at a time; up to `max_in_flight` partitions are worked on
+at once. While handlers run (a long transcription can take longer than
+`max.poll.interval.ms`), the consumer pauses the busy partitions and keeps
+polling so that it stays in its group.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from google.protobuf import message as protobuf_message
 
 from callscope_common.events import (
@@ -113,8 +122,26 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
+@dataclass(eq=False)
+class _PartitionWork:
+    """This member's records of one partition: fetched and not yet taken, and its worker."""
+
+    queue: deque[ConsumerRecord[Any, Any]] = field(default_factory=deque)
+    # After the last record taken for handling. A rebalance that gives the partition back
+    # to this member rewinds it to the committed offset; records below this one were
+    # handled (or are being handled) here already and are not handled twice.
+    next_offset: int = 0
+    worker: asyncio.Task[None] | None = None
+
+
 class EventConsumer:
-    """Runs subscriptions for one consumer group, one record at a time."""
+    """Runs subscriptions for one consumer group: each partition in order, several at once.
+
+    One worker task per partition with work handles that partition's records one at a
+    time, in offset order, and commits each after it was handled; at most `max_in_flight`
+    handlers run at the same time, across partitions. The run loop keeps polling all the
+    while, so the member stays in its group however long a handler takes.
+    """
 
     def __init__(
         self,
@@ -124,15 +151,23 @@ class EventConsumer:
         subscriptions: Sequence[Subscription[Any]],
         producer: AIOKafkaProducer,
         retry: RetryPolicy | None = None,
-        poll_while_busy_s: float = 1.0,
+        max_in_flight: int = 1,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self._by_topic = {subscription.topic: subscription for subscription in subscriptions}
         self._bootstrap_servers = bootstrap_servers
         self._producer = producer
         self._retry = retry or RetryPolicy()
-        self._poll_while_busy_s = poll_while_busy_s
+        self._max_in_flight = max_in_flight
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._in_flight = 0
+        self._partitions: dict[TopicPartition, _PartitionWork] = {}
+        # Every worker still running, including those of partitions that moved away and are
+        # still unwinding their cancellation: shutdown waits for all of them.
+        self._workers: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
         self._consumer = AIOKafkaConsumer(
-            *self._by_topic,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             client_id=group_id,
@@ -145,16 +180,115 @@ class EventConsumer:
     async def run(self) -> None:
         """Consumes until cancelled; commits each record after it was handled or dead-lettered."""
         await ensure_topics(self._bootstrap_servers, list(self._by_topic))
+        self._consumer.subscribe(list(self._by_topic), listener=_RebalanceListener(self))
         await self._consumer.start()
         try:
             while True:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=1)
+                # Polling never stops, even when every partition is paused: aiokafka counts
+                # the time outside getmany against max.poll.interval.ms.
+                batches = await self._consumer.getmany(timeout_ms=500)
                 self.ready.set()
                 for partition, records in batches.items():
-                    for record in records:
-                        await self._process(partition, record)
+                    self._keep(partition, records)
+                self._update_pauses()
+                if self._failure is not None:
+                    raise self._failure
         finally:
+            await self._stop_workers()
             await self._consumer.stop()
+
+    def _keep(self, partition: TopicPartition, records: list[ConsumerRecord[Any, Any]]) -> None:
+        """Queues fetched records for their partition's worker, starting it if it is idle.
+
+        Records are kept rather than rewound with seek: a fetched record stays queued
+        until it is handled or its partition is revoked, so none is ever skipped.
+        """
+        work = self._partitions.setdefault(partition, _PartitionWork())
+        work.queue.extend(record for record in records if record.offset >= work.next_offset)
+        if work.queue and work.worker is None:
+            work.worker = asyncio.create_task(
+                self._work_through(partition, work),
+                name=f"consume {partition.topic}[{partition.partition}]",
+            )
+            self._workers.add(work.worker)
+            work.worker.add_done_callback(self._worker_done)
+
+    async def _work_through(self, partition: TopicPartition, work: _PartitionWork) -> None:
+        """Handles the partition's queued records in order, one at a time, each in a free slot."""
+        try:
+            while True:
+                async with self._slots:
+                    if not work.queue:  # drained, or revoked while waiting for a slot
+                        return
+                    record = work.queue.popleft()
+                    work.next_offset = record.offset + 1
+                    self._in_flight += 1
+                    self._update_pauses()
+                    try:
+                        await self._process(partition, record)
+                    finally:
+                        self._in_flight -= 1
+                        self._update_pauses()
+        finally:
+            # No await since the last look at the queue: a record kept from now on finds
+            # no worker and starts a new one.
+            work.worker = None
+            self._update_pauses()
+
+    def _update_pauses(self) -> None:
+        """Pauses the partitions that have work (all of them at capacity), resumes the rest.
+
+        A paused partition fetches nothing, so the run loop can poll freely; resuming
+        wakes aiokafka's fetcher at once, so an idle partition's next record is not late.
+        """
+        assigned = self._consumer.assignment()
+        if self._in_flight >= self._max_in_flight:
+            paused = set(assigned)
+        else:
+            paused = {
+                partition
+                for partition in assigned
+                if (work := self._partitions.get(partition)) and work.worker is not None
+            }
+        self._consumer.pause(*paused)
+        self._consumer.resume(*(assigned - paused))
+
+    def _worker_done(self, worker: asyncio.Task[None]) -> None:
+        """Hands a worker's unexpected error (e.g. the DLQ unreachable) to the run loop."""
+        self._workers.discard(worker)
+        if not worker.cancelled() and worker.exception() is not None:
+            self._failure = self._failure or worker.exception()
+
+    def _on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Drops the records not taken yet: whoever owns the partition next fetches them again.
+
+        Handlers in flight keep running: with aiokafka's eager rebalancing every
+        partition is revoked on every rebalance, and most come straight back.
+        """
+        for partition in revoked:
+            if work := self._partitions.get(partition):
+                work.queue.clear()
+
+    def _on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Cancels the handlers of partitions that went to another member, who redoes them."""
+        for partition in set(self._partitions) - assigned:
+            work = self._partitions.pop(partition)
+            if work.worker is not None:
+                logger.info(
+                    "partition moved to another member, cancelling its handler",
+                    extra={"topic": partition.topic, "partition": partition.partition},
+                )
+                work.worker.cancel()
+        # The new assignment starts unpaused; partitions still busy here must not fetch.
+        self._update_pauses()
+
+    async def _stop_workers(self) -> None:
+        """Cancels the handlers in flight; their records stay uncommitted and are redelivered."""
+        workers = list(self._workers)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        self._partitions.clear()
 
     async def _process(self, partition: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
         subscription = self._by_topic[record.topic]
@@ -166,20 +300,38 @@ class EventConsumer:
         else:
             with bound_call_id(event.header.call_id):
                 await self._handle_with_retries(subscription, event, record)
-        await self._consumer.commit({partition: record.offset + 1})
+        await self._commit(partition, record.offset + 1)
+
+    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+        """Commits up to offset; a commit refused because of a rebalance is only logged.
+
+        The record is then redone by whoever next starts from the committed offset (the
+        partition's new owner, or this member after a restart), unless the commit of a
+        later record covers it first; handlers are idempotent, so either is harmless.
+        """
+        try:
+            await self._consumer.commit({partition: offset})
+        except (CommitFailedError, IllegalStateError) as error:
+            logger.warning(
+                "commit refused after a rebalance, the record may be redone",
+                extra={
+                    "topic": partition.topic,
+                    "partition": partition.partition,
+                    "offset": offset,
+                    "error": str(error),
+                },
+            )
 
     async def _handle_with_retries(
         self, subscription: Subscription[Any], event: Any, record: ConsumerRecord[Any, Any]
     ) -> None:
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
-                await self._while_staying_in_group(subscription.handler(event))
+                await subscription.handler(event)
                 return
             except PermanentEventError as error:
                 await self._dead_letter(record, f"rejected: {error}", attempts=attempt)
                 return
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 if attempt == self._retry.max_attempts:
                     logger.exception(
@@ -192,26 +344,7 @@ class EventConsumer:
                     "handler failed, retrying",
                     extra={"topic": record.topic, "attempt": attempt, "error": str(error)},
                 )
-                await self._while_staying_in_group(asyncio.sleep(delay))
-
-    async def _while_staying_in_group(self, work: Awaitable[None]) -> None:
-        """Awaits work while polling paused partitions, so the group keeps this member."""
-        task = asyncio.ensure_future(work)
-        try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=self._poll_while_busy_s)
-                if done:
-                    task.result()
-                    return
-                self._consumer.pause(*self._consumer.assignment())
-                stray = await self._consumer.getmany(timeout_ms=0)
-                # A partition assigned mid-work was not paused yet: rewind what it fetched.
-                for partition, records in stray.items():
-                    self._consumer.seek(partition, records[0].offset)
-        finally:
-            if not task.done():
-                task.cancel()
-            self._consumer.resume(*self._consumer.assignment())
+                await asyncio.sleep(delay)
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], error: str, attempts: int
@@ -228,3 +361,18 @@ class EventConsumer:
             record.topic + DLQ_SUFFIX, record.value, key=record.key, headers=headers
         )
         logger.error("record dead-lettered", extra={"topic": record.topic, "error": error})
+
+
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Tells the EventConsumer which partitions it lost and which it holds now."""
+
+    def __init__(self, consumer: EventConsumer) -> None:
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Called before the group rebalances, with every partition this member had."""
+        self._consumer._on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Called after the rebalance, with every partition this member has now."""
+        self._consumer._on_partitions_assigned(assigned)
