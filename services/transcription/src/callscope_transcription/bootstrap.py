@@ -140,6 +140,7 @@ async def serve(settings: TranscriptionSettings) -> None:
                 group_id=settings.consumer_group,
                 subscriptions=subscriptions(service),
                 producer=producer,
+                max_in_flight=settings.max_in_flight_calls,
             )
             consuming = asyncio.create_task(consumer.run(), name="consumer")
             readiness = asyncio.create_task(_mark_ready(consumer, health), name="readiness")
