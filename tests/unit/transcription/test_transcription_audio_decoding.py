@@ -1,4 +1,4 @@
-"""Decoding real audio files with ffmpeg: channels, sample rate, formats, and refusals."""
+"""Decoding real audio files with ffmpeg, whole and streamed: channels, rate, formats, refusals."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from callscope_transcription.adapters.audio import FfmpegAudioDecoder
+from callscope_transcription.adapters.audio_stream import FfmpegAudioStream
 from callscope_transcription.domain.errors import (
     NO_AUDIO_STREAM_REASON,
     UNDECODABLE_AUDIO_REASON,
@@ -189,3 +190,60 @@ def test_a_video_without_sound_is_refused_as_having_no_audio_track(
         decoder.decode(video)
 
     assert refused.value.reason == NO_AUDIO_STREAM_REASON
+
+
+# Streaming: FfmpegAudioStream, what the local provider decodes with.
+
+STREAM = FfmpegAudioStream()
+
+
+def _streamed(path: Path, channels: int, block_samples: int) -> list[np.ndarray]:
+    blocks = list(STREAM.blocks(path, channels=channels, block_samples=block_samples))
+    assert all(block.shape[0] == channels for block in blocks)
+    assert all(block.shape[1] == block_samples for block in blocks[:-1])
+    return [np.concatenate([block[c] for block in blocks]) for c in range(channels)]
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_streamed_blocks_join_into_the_whole_decode(
+    decoder: FfmpegAudioDecoder, short_stereo: RenderedAudio, tmp_path: Path, fmt: str
+) -> None:
+    path = convert(short_stereo.path, fmt, tmp_path / f"call.{fmt}")  # type: ignore[arg-type]
+
+    left, right = _streamed(path, 2, block_samples=12_345)
+
+    whole = decoder.decode(path)
+    np.testing.assert_array_equal(left, whole.channels[0])
+    np.testing.assert_array_equal(right, whole.channels[1])
+
+
+def test_a_stream_of_a_stereo_file_can_be_read_as_mono(short_stereo: RenderedAudio) -> None:
+    (mixed,) = _streamed(short_stereo.path, 1, block_samples=SAMPLE_RATE)
+
+    assert mixed.size == pytest.approx(short_stereo.duration * SAMPLE_RATE, abs=1)
+
+
+def test_closing_a_stream_early_stops_ffmpeg(short_stereo: RenderedAudio) -> None:
+    blocks = STREAM.blocks(short_stereo.path, channels=2, block_samples=1_000)
+    first = next(blocks)
+    blocks.close()
+
+    assert first.shape == (2, 1_000)
+    # Nothing of ffmpeg is left: its pipe is closed and the generator is done.
+    with pytest.raises(StopIteration):
+        next(blocks)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not audio\n" * 50, b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\xff" * 64],
+    ids=["empty", "text", "broken-wav-header"],
+)
+def test_a_stream_of_what_is_not_audio_is_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "call.wav"
+    path.write_bytes(content)
+
+    with pytest.raises(UndecodableAudioError) as refused:
+        list(STREAM.blocks(path, channels=1, block_samples=SAMPLE_RATE))
+
+    assert refused.value.reason == UNDECODABLE_AUDIO_REASON

@@ -1,4 +1,8 @@
-"""Decodes any audio ffmpeg can read to 16 kHz float32 samples per channel, through a pipe."""
+"""Decodes any audio ffmpeg can read to 16 kHz float32 samples per channel, through a pipe.
+
+`FfmpegAudioDecoder` holds the whole call in memory; it serves the interim local
+provider until `LocalWhisperProvider` (which streams, `audio_stream.py`) replaces it.
+"""
 
 from __future__ import annotations
 
@@ -90,36 +94,43 @@ class FfmpegAudioDecoder:
 
     def _decode(self, path: Path, channels: int) -> Samples:
         """Resamples the first audio stream to 16 kHz float32, read from ffmpeg's stdout."""
-        command = [
-            self._ffmpeg,
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-vn",
-            "-ac",
-            str(channels),
-            "-ar",
-            str(SAMPLE_RATE),
-            "-f",
-            "f32le",
-            "-acodec",
-            "pcm_f32le",
-            "pipe:1",
-        ]
         try:
             result = subprocess.run(
-                command, capture_output=True, timeout=self._timeout_s, check=False
+                ffmpeg_command(self._ffmpeg, path, channels),
+                capture_output=True,
+                timeout=self._timeout_s,
+                check=False,
             )
         except subprocess.TimeoutExpired as error:
             raise UndecodableAudioError("ffmpeg timed out") from error
         if result.returncode != 0:
             raise UndecodableAudioError(_last_line(result.stderr))
         return np.frombuffer(result.stdout, dtype="<f4").astype(np.float32, copy=False)
+
+
+def ffmpeg_command(ffmpeg: str, path: Path, channels: int) -> list[str]:
+    """ffmpeg arguments that write the first audio stream as 16 kHz float32 to stdout."""
+    return [
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-ac",
+        str(channels),
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "pipe:1",
+    ]
 
 
 def _same_signal(left: Samples, right: Samples) -> bool:

@@ -1,9 +1,14 @@
-"""Local speech recognition with faster-whisper; the model is verified, then loaded once."""
+"""faster-whisper models: verified, then loaded once per process; and the whole-channel recogniser.
+
+`WhisperRecogniser` recognises a whole channel held in memory; it serves the
+handler until that calls a `SpeechProvider` (`adapters/local_provider.py`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,60 @@ class DecodingOptions:
     # Conditioning on the previous text keeps names and spellings consistent; without it
     # stereo measured slightly worse. The temperature fallback undoes the loops it can cause.
     condition_on_previous_text: bool = True
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A faster-whisper model loaded once per process, and how it was loaded."""
+
+    model: Any
+    """The faster_whisper.WhisperModel; thread-safe once loaded."""
+    name: str
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    num_workers: int = 1
+
+    @property
+    def english_only(self) -> bool:
+        """English-only models (tiny.en, ...) must not be asked to detect the language."""
+        return not getattr(self.model.model, "is_multilingual", False)
+
+
+def load_model(
+    model_dir: Path,
+    *,
+    expected_sha256: str | None,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    cpu_threads: int = 0,
+    num_workers: int = 1,
+    model_name: str | None = None,
+) -> LoadedModel:
+    """Verifies (when a hash is given) and loads the model from a local folder, offline.
+
+    num_workers above 1 lets that many threads run the model at once, each with
+    cpu_threads threads of its own; cpu_threads 0 then shares the CPUs among the
+    workers (CTranslate2's own default would give each of them all of them).
+    """
+    if expected_sha256:
+        verify_model(model_dir, expected_sha256)
+    if cpu_threads == 0 and num_workers > 1:
+        cpu_threads = max(1, len(os.sched_getaffinity(0)) // num_workers)
+    model = WhisperModel(
+        str(model_dir),
+        device=device,
+        compute_type=compute_type,
+        cpu_threads=cpu_threads,
+        num_workers=num_workers,
+        local_files_only=True,
+    )
+    name = model_name or model_dir.name
+    logger.info(
+        "speech model loaded",
+        extra={"model": name, "device": device, "compute_type": compute_type},
+    )
+    return LoadedModel(model, name, device, compute_type, cpu_threads, num_workers)
 
 
 def verify_model(model_dir: Path, expected_sha256: str) -> None:
@@ -83,21 +142,15 @@ class WhisperRecogniser:
         options: DecodingOptions | None = None,
     ) -> WhisperRecogniser:
         """Verifies (when a hash is given) and loads the model from a local folder, offline."""
-        if expected_sha256:
-            verify_model(model_dir, expected_sha256)
-        model = WhisperModel(
-            str(model_dir),
+        loaded = load_model(
+            model_dir,
+            expected_sha256=expected_sha256,
             device=device,
             compute_type=compute_type,
             cpu_threads=cpu_threads,
-            local_files_only=True,
+            model_name=model_name,
         )
-        name = model_name or model_dir.name
-        logger.info(
-            "speech model loaded",
-            extra={"model": name, "device": device, "compute_type": compute_type},
-        )
-        return cls(model, name, options)
+        return cls(loaded.model, loaded.name, options)
 
     @property
     def provider(self) -> str:
