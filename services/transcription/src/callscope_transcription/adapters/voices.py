@@ -59,8 +59,8 @@ _OCTAVE_TOLERANCE = 0.9
 # Standardised descriptions are clipped at this many spreads: a few odd bins (a cough, a
 # burst of noise) must not become the axis that everything else is split along.
 _CLIP_SPREADS = 3.0
-# Bins the store grows by when the call gets longer (20 minutes of 0.25 s bins).
-_GROWTH_BINS = 4800
+# Bins the store grows by when the call gets longer (5 minutes of 0.25 s bins, 0.34 MB).
+_GROWTH_BINS = 1200
 # Frames per analysis batch: bounds the FFT's working memory (about 20 MB).
 _BATCH_FRAMES = 2048
 
@@ -192,6 +192,14 @@ class SpectralVoiceSplitter:
         return self._found().two_voices
 
     @property
+    def held_bytes(self) -> int:
+        """Memory held between windows: the bin sums and the unfinished last frame.
+
+        Grows with the call's length (about 1.1 kB per second), never with its samples.
+        """
+        return self._bins.nbytes + self._tail.nbytes
+
+    @property
     def evidence(self) -> dict[str, float]:
         """The figures behind the decision, for logs and the benchmark."""
         labels = self._found()
@@ -280,7 +288,7 @@ class _BinStore:
         """Adds voiced frames (their bin, pitch class and cepstra) to the sums."""
         needed = int(bins.max()) + 1
         if needed > self._sums.shape[0]:
-            # Grown by 20 minutes of call at a time: little unused room, few copies.
+            # Grown by 5 minutes of call at a time: little unused room, few copies.
             grown = np.zeros((needed + _GROWTH_BINS, self._sums.shape[1]), dtype=np.float32)
             grown[: self._sums.shape[0]] = self._sums
             self._sums = grown
@@ -288,6 +296,11 @@ class _BinStore:
         histogram[np.arange(bins.size), pitch_class] = 1.0
         rows = np.column_stack([np.ones(bins.size), cepstra, cepstra**2, histogram])
         np.add.at(self._sums, bins, rows.astype(np.float32))
+
+    @property
+    def nbytes(self) -> int:
+        """The size of the sums, room for bins to come included."""
+        return int(self._sums.nbytes)
 
     def snapshot(self) -> _BinSums:
         """The bins that hold any voiced frame, in time order."""
@@ -602,24 +615,32 @@ def _viterbi(values: Floats, voices: Ints, pause_before: Mask, options: VoiceSpl
     if voices.min() == voices.max():
         return voices
     scores = np.column_stack([_log_likelihood(values, values[voices == v]) for v in (0, 1)])
-    switch = np.where(pause_before, options.pause_switch_cost, options.switch_cost)
-    count = values.shape[0]
-    back = np.zeros((count, 2), dtype=np.int64)
-    stay_zero, stay_one = float(scores[0, 0]), float(scores[0, 1])
-    for step in range(1, count):
-        cost = float(switch[step])
-        from_one, from_zero = stay_one - cost, stay_zero - cost
-        back[step, 0] = 0 if stay_zero >= from_one else 1
-        back[step, 1] = 1 if stay_one >= from_zero else 0
-        stay_zero, stay_one = (
-            max(stay_zero, from_one) + float(scores[step, 0]),
-            max(stay_one, from_zero) + float(scores[step, 1]),
-        )
-    path = np.zeros(count, dtype=np.int64)
-    path[-1] = 0 if stay_zero >= stay_one else 1
-    for step in range(count - 1, 0, -1):
-        path[step - 1] = back[step, path[step]]
-    return path
+    # Plain Python floats: the loop runs once per bin (43,000 for 3 hours), and indexing
+    # numpy arrays element by element would cost several times more.
+    zero_scores, one_scores = scores[:, 0].tolist(), scores[:, 1].tolist()
+    costs = np.where(pause_before, options.pause_switch_cost, options.switch_cost).tolist()
+    zero_from: list[int] = [0]
+    one_from: list[int] = [1]
+    stay_zero, stay_one = zero_scores[0], one_scores[0]
+    for step in range(1, len(costs)):
+        from_one, from_zero = stay_one - costs[step], stay_zero - costs[step]
+        if stay_zero >= from_one:
+            zero_from.append(0)
+            best_zero = stay_zero
+        else:
+            zero_from.append(1)
+            best_zero = from_one
+        if stay_one >= from_zero:
+            one_from.append(1)
+            best_one = stay_one
+        else:
+            one_from.append(0)
+            best_one = from_zero
+        stay_zero, stay_one = best_zero + zero_scores[step], best_one + one_scores[step]
+    path = [0 if stay_zero >= stay_one else 1]
+    for step in range(len(costs) - 1, 0, -1):
+        path.append(zero_from[step] if path[-1] == 0 else one_from[step])
+    return np.array(path[::-1], dtype=np.int64)
 
 
 def _log_likelihood(values: Floats, members: Floats) -> Floats:
