@@ -40,6 +40,11 @@ class TranscriptionSettings(InfraSettings):
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = Field(default=0, ge=0)
+    model_workers: int = Field(
+        default=2,
+        ge=1,
+        description="CTranslate2 workers: speech batches recognised at once (one per core).",
+    )
     agent_channel: Literal["left", "right"] = Field(
         default="left",
         description="Stereo agent channel for campaigns that do not set their own.",
