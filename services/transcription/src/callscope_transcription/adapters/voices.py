@@ -27,10 +27,10 @@ How, and why each step is there:
    found again from the pairs the split puts in one voice, which sharpens it when
    the voices take turns without pausing; a second start, comparing adjacent bins
    only, covers calls where that blurs the first axis too much.
-6. Two voices are reported only when the axis stands out: its slowness is compared
-   with what the same bins in random order give (what any data of that size and
-   dimension shows by chance), and the smaller voice must hold a real share of the
-   speech. Otherwise the call is one voice: inventing a second voice in a
+6. Two voices are reported only when the final axis stands out: its slowness is
+   compared with what the same bins in random order give (what any data of that
+   size and dimension shows by chance), and the smaller voice must hold a real
+   share of the speech. Otherwise the call is one voice: inventing a second voice in a
    one-speaker call is worse than missing one.
 7. Voice 0 is the voice of the first speech; a word takes the voice of the speech
    under it, and an utterance is split between two words where that changes.
@@ -107,14 +107,11 @@ class VoiceSplitOptions:
     # a pause (one or more bins without voiced speech).
     switch_cost: float = 8.0
     pause_switch_cost: float = 1.0
+    # Viterbi passes per split, the two voices' Gaussians re-fitted before each.
     refinement_rounds: int = 5
-    # Times the axis is found again from the pairs a split calls one voice.
+    # Times the axis is found again from the pairs a split calls one voice (at least once:
+    # the decision rests on that axis).
     relabel_rounds: int = 3
-    # Voices that take turns without pausing are judged by the median change within a stretch
-    # instead (pairs straddling a change then inflate the mean), with more evidence: at least
-    # this slowness over chance, and this many speech bins (40 s), since the median is noisy.
-    min_turn_slowness: float = 8.0
-    min_bins_without_pauses: int = 160
     # turns(): speech of one voice separated by at most this much silence is one turn.
     max_gap_seconds: float = 0.5
 
@@ -207,7 +204,6 @@ class SpectralVoiceSplitter:
             "speech_seconds": labels.bins.size * self._options.bin_seconds,
             "slowness": labels.slowness,
             "smaller_voice_share": labels.smaller_share,
-            "turn_slowness": labels.turn_slowness,
         }
 
     def _analyse(self, buffer: Samples, buffer_start: int, first: int, last: int) -> None:
@@ -334,7 +330,6 @@ class _Labels:
     bin_seconds: float
     two_voices: bool
     slowness: float = 0.0
-    turn_slowness: float = 0.0
     smaller_share: float = 0.0
 
     def voice_of(self, start: float, end: float) -> int:
@@ -367,7 +362,7 @@ def _assign(sums: _BinSums, options: VoiceSplitOptions) -> _Labels:
     pause_before = np.concatenate([[True], np.diff(index) > 1])
     described = _standardise(_describe(sums, speech, stretch, options.context_bins))
     chance = _chance_slowness(described, index, stretch, options)
-    ratios, axes = _slow_axes(described, index, stretch, options)
+    _, axes = _slow_axes(described, index, stretch, options)
     # Second start, bin against next bin: when the voices take turns without a pause, many
     # 1.25 s pairs straddle a change of voice and hide the voices' axis; adjacent bins
     # rarely do.
@@ -387,19 +382,8 @@ def _assign(sums: _BinSums, options: VoiceSplitOptions) -> _Labels:
     best = max(splits, key=lambda split: split.ratio)
     voices = best.voices
     smaller = min(float(voices.mean()), 1.0 - float(voices.mean()))
-    found = replace(
-        one_voice,
-        slowness=float(ratios[0]) / chance,
-        turn_slowness=_robust_slowness(best.along, index, stretch, options) / chance,
-        smaller_share=smaller,
-    )
-    two = smaller >= options.min_voice_share and (
-        found.slowness >= options.min_slowness
-        or (
-            index.size >= options.min_bins_without_pauses
-            and found.turn_slowness >= options.min_turn_slowness
-        )
-    )
+    found = replace(one_voice, slowness=best.ratio / chance, smaller_share=smaller)
+    two = found.slowness >= options.min_slowness and smaller >= options.min_voice_share
     if not two:
         return found
     if voices[0] == 1:
@@ -409,11 +393,10 @@ def _assign(sums: _BinSums, options: VoiceSplitOptions) -> _Labels:
 
 @dataclass(frozen=True)
 class _Split:
-    """Bins split into two voices: the voices' axis's slowness, the labels, the bins on it."""
+    """Bins split into two voices, and the slowness of the axis they were split along."""
 
     ratio: float
     voices: Ints
-    along: Floats
 
 
 def _refine(
@@ -431,14 +414,13 @@ def _refine(
     exists, leaving out the pairs it puts in two voices sharpens the axis, which
     sharpens the split.
     """
-    along = start
-    voices = _smooth(along, _two_means(along[:, None]), pause_before, options)
+    voices = _smooth(start, _two_means(start[:, None]), pause_before, options)
     ratio = 0.0
-    for _ in range(options.relabel_rounds):
+    for _ in range(max(1, options.relabel_rounds)):
         ratios, axes = _slow_axes(values, index, stretch, options, voices)
         ratio, along = float(ratios[0]), values @ axes[:, 0]
         voices = _smooth(along, _two_means(along[:, None]), pause_before, options)
-    return _Split(ratio, voices, along)
+    return _Split(ratio, voices)
 
 
 def _smooth(along: Floats, voices: Ints, pause_before: Mask, options: VoiceSplitOptions) -> Ints:
@@ -560,22 +542,6 @@ def _pairs(index: Ints, stretch: Ints, lag: int) -> tuple[Ints, Ints]:
         stretch[later[found]] == stretch[found]
     )
     return np.flatnonzero(found).astype(np.int64), later[found].astype(np.int64)
-
-
-def _robust_slowness(
-    along: Floats, index: Ints, stretch: Ints, options: VoiceSplitOptions
-) -> float:
-    """How much more the bins vary along the axis than pairs within a stretch typically do.
-
-    The median, not the mean, of the pairs' changes: the pairs that straddle a change of
-    voice are a minority, and must not count as variation within a voice.
-    """
-    first, second = _pairs(index, stretch, options.slow_lag_bins)
-    if first.size < options.min_speech_bins // 2:
-        return 0.0
-    changes = along[second] - along[first]
-    scale = 1.4826 * float(np.median(np.abs(changes - np.median(changes))))
-    return float(along.var()) / max(scale**2 / 2, 1e-12)
 
 
 def _chance_slowness(
