@@ -47,6 +47,10 @@ class Voice:
 
 
 AGENT_VOICE = Voice(name="en-us", speed=160, pitch=40)
+# espeak-ng 1.51 ignores a variant written after "en-gb": this customer is the plain en-gb
+# (male) voice at a higher pitch, not a female one. The two default parties differ mainly in
+# pitch and accent, the hardest case for mono voice splitting (bench/diarization.py measures
+# real male/female and same-sex pairs); the name is kept so recorded figures stay comparable.
 CUSTOMER_VOICE = Voice(name="en-gb+f5", speed=150, pitch=60)
 
 
