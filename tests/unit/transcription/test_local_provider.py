@@ -134,6 +134,35 @@ async def test_stereo_with_one_signal_on_both_channels_is_heard_as_mono(
     assert word_errors(SHORT_GREETING.reference_text(), _text(hearing)).rate <= WER_LIMIT
 
 
+async def test_a_prompt_on_both_sides_before_the_parties_speak_keeps_the_call_stereo(
+    local_provider: LocalWhisperProvider, short_stereo: RenderedAudio, tmp_path: Path
+) -> None:
+    left, right = read_wav(short_stereo.path)
+    first = short_stereo.turns[0]
+    prompt = left[round(first.start * SAMPLE_RATE) : round(first.end * SAMPLE_RATE)]
+    gap = np.zeros(SAMPLE_RATE, dtype=np.int16)
+    announced = tmp_path / "announced-stereo.wav"
+    write_wav(
+        announced,
+        [np.concatenate((prompt, gap, left)), np.concatenate((prompt, gap, right))],
+        16_000,
+    )
+
+    hearing = await local_provider.transcribe(_request(announced, Layout.STEREO))
+
+    assert hearing.layout is Layout.STEREO
+    shift = (prompt.size + gap.size) / SAMPLE_RATE
+    turns = [
+        replace(turn, start=turn.start + shift, end=turn.end + shift) for turn in short_stereo.turns
+    ]
+    after_prompt = replace(
+        hearing, utterances=tuple(u for u in hearing.utterances if u.start >= shift - 0.2)
+    )
+    assert _voices_by_party(after_prompt, turns) == {"AGENT": {0}, "CUSTOMER": {1}}
+    # The prompt was on both sides, so both heard it.
+    assert {u.voice for u in hearing.utterances if u.end <= shift} == {0, 1}
+
+
 @pytest.mark.parametrize("layout", [Layout.STEREO, Layout.MONO])
 async def test_digital_silence_is_silent_audio(
     local_provider: LocalWhisperProvider, tmp_path: Path, layout: Layout

@@ -19,7 +19,7 @@ from callscope_transcription.adapters import mongo
 from callscope_transcription.adapters.batch_runner import BatchRunner
 from callscope_transcription.adapters.s3 import S3AudioStore
 from callscope_transcription.adapters.speech_chunks import ChunkPacker, SpeechPiece
-from callscope_transcription.adapters.speech_windows import ChannelSpeech
+from callscope_transcription.adapters.speech_windows import ChannelSpeech, SameSignalJudge
 from callscope_transcription.adapters.vad import (
     SpanTracker,
     StreamingVad,
@@ -254,6 +254,31 @@ def test_a_channel_holds_a_bounded_stretch_and_hands_out_every_span(
     assert windows[-1].offset + windows[-1].samples.size == noisy_call.size
     assert all(w.offset <= s < e <= w.offset + w.samples.size for w in windows for s, e in w.spans)
     assert len(windows) >= 4
+
+
+def test_one_differing_block_makes_two_sides_stereo_at_once() -> None:
+    judge = SameSignalJudge(horizon_samples=10 * SAMPLE_RATE)
+    tone = np.sin(np.arange(SAMPLE_RATE, dtype=np.float32) / 5).astype(np.float32) * 0.1
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+
+    assert judge.add(silence, silence) is None
+    assert judge.add(tone, tone) is None  # a prompt played to both sides
+    assert judge.add(tone, silence) is False
+    assert judge.add(tone, tone) is False
+    assert judge.finish() is False
+
+
+def test_two_sides_are_one_signal_after_the_horizon_or_at_the_end() -> None:
+    tone = np.sin(np.arange(SAMPLE_RATE, dtype=np.float32) / 5).astype(np.float32) * 0.1
+    # A lossy codec leaves a little difference between identical inputs.
+    coded = (tone + 0.001 * np.cos(np.arange(SAMPLE_RATE))).astype(np.float32)
+    judge = SameSignalJudge(horizon_samples=3 * SAMPLE_RATE)
+    assert [judge.add(tone, coded) for _ in range(3)] == [None, None, True]
+
+    short = SameSignalJudge(horizon_samples=60 * SAMPLE_RATE)
+    assert short.add(tone, tone) is None
+    assert short.finish() is True
+    assert SameSignalJudge(SAMPLE_RATE).finish() is False  # silence only: nothing to merge
 
 
 def _piece(voice: int, start_s: float, seconds: float) -> SpeechPiece:

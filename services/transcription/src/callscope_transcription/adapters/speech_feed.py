@@ -6,9 +6,13 @@ splitter, and puts the speech pieces of each step on a small queue. The queue ho
 few steps, so decoding runs ahead of recognition by a bounded amount: ffmpeg
 waits on its pipe while the model is behind.
 
-Stereo is decided on the first block that carries any signal: two sides with the
-same signal (a mono recording saved as stereo) make the call MONO from there on;
-the blocks before were silent on both sides, so nothing heard is lost.
+A "stereo" call whose two sides carry one signal (a mono recording saved as
+stereo) is heard as MONO. The sides are compared block by block (5 s) as they are
+decoded: the first block in which they differ (their difference within 30 dB of
+their energy) settles STEREO; MONO needs 60 s of signal with no such block, or the
+call's end, so a prompt or announcement played to both sides first does not make
+a two-party call mono. Until then, what both sides gave waits (bounded by those
+60 s of signal), and with MONO only the left side's speech is used.
 """
 
 from __future__ import annotations
@@ -25,12 +29,18 @@ from types import TracebackType
 
 from callscope_transcription.adapters.audio_stream import Block, FfmpegAudioStream
 from callscope_transcription.adapters.speech_chunks import SpeechPiece
-from callscope_transcription.adapters.speech_windows import ChannelSpeech, ChannelStep, same_signal
+from callscope_transcription.adapters.speech_windows import (
+    ChannelSpeech,
+    ChannelStep,
+    SameSignalJudge,
+)
 from callscope_transcription.adapters.vad import VadSettings
 from callscope_transcription.domain.model import Layout
 from callscope_transcription.ports import SAMPLE_RATE, Samples, VoiceSplitter
 
 _QUEUE_STEPS = 3
+# Seconds of signal on both sides that must be the same before a stereo call is heard as mono.
+_SAME_SIGNAL_HORIZON_S = 60
 _POLL_S = 0.1
 
 
@@ -131,9 +141,10 @@ class SpeechFeed:
             ChannelSpeech(channel, self._vad, window_samples=plan.window_samples)
             for channel in range(2 if stereo else 1)
         ]
+        judge = SameSignalJudge(_SAME_SIGNAL_HORIZON_S * SAMPLE_RATE) if stereo else None
         if not stereo:
             self._become_mono()
-        decided = not stereo
+        held: list[list[ChannelStep]] = []
         decoded = 0
         started = time.thread_time()
         blocks = self._stream.blocks(
@@ -143,16 +154,34 @@ class SpeechFeed:
         side = ThreadPoolExecutor(1, thread_name_prefix="speech-feed-right") if stereo else None
         with contextlib.closing(blocks), side or contextlib.nullcontext():
             for block in blocks:
-                if not decided and (same := same_signal(block[0], block[1])) is not None:
-                    decided = True
-                    if same:
-                        channels = channels[:1]
-                        self._become_mono()
                 decoded += block.shape[1]
-                self._emit(self._push(channels, block, side))
-            self._emit([channel.finish() for channel in channels])
+                steps = self._push(channels, block, side)
+                if judge is None or judge.verdict is not None:
+                    self._emit(steps)
+                    continue
+                # Until the sides are known to differ, what they gave waits here.
+                held.append([_without_silent_window(step) for step in steps])
+                if (same := judge.add(block[0], block[1])) is not None:
+                    channels = self._settle(same, channels, held)
+            final = [channel.finish() for channel in channels]
+            if judge is not None and judge.verdict is None:
+                channels = self._settle(judge.finish(), channels, [*held, final])
+            else:
+                self._emit(final)
         self.busy_seconds += time.thread_time() - started
         return _Finished(decoded, self.layout)
+
+    def _settle(
+        self, same: bool, channels: list[ChannelSpeech], held: list[list[ChannelStep]]
+    ) -> list[ChannelSpeech]:
+        """Hands out what waited for the verdict: one side of it when both carry one signal."""
+        if same:
+            self._become_mono()
+            channels = channels[:1]
+        for steps in held:
+            self._emit(steps[: len(channels)])
+        held.clear()
+        return channels
 
     def _push(
         self, channels: list[ChannelSpeech], block: Block, side: ThreadPoolExecutor | None
@@ -194,3 +223,10 @@ class SpeechFeed:
                 self._queue.put(item, timeout=_POLL_S)
                 return
         raise FeedStoppedError("the speech feed was stopped")
+
+
+def _without_silent_window(step: ChannelStep) -> ChannelStep:
+    """The step without its window if that holds no speech (nothing to keep it for)."""
+    if step.window is None or step.window.spans:
+        return step
+    return ChannelStep(step.pieces, None)

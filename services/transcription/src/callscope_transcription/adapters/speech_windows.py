@@ -88,6 +88,40 @@ class ChannelSpeech:
         return ChannelStep(pieces, window)
 
 
+class SameSignalJudge:
+    """Tells a real stereo call from one signal written to both sides, block by block.
+
+    One block (of those carrying any signal) where the sides differ makes the call
+    stereo at once. Sameness needs `horizon_samples` of signal: an announcement or
+    a prompt played to both sides at the start must not make a two-party call mono.
+    """
+
+    def __init__(self, horizon_samples: int) -> None:
+        self._horizon = horizon_samples
+        self._heard = 0
+        self.verdict: bool | None = None
+        """True: the same signal (mono); False: two signals (stereo); None: not yet known."""
+
+    def add(self, left: Samples, right: Samples) -> bool | None:
+        """Weighs the next block of both sides; returns the verdict once there is one."""
+        if self.verdict is not None:
+            return self.verdict
+        same = same_signal(left, right)
+        if same is False:
+            self.verdict = False
+        elif same:
+            self._heard += left.size
+            if self._heard >= self._horizon:
+                self.verdict = True
+        return self.verdict
+
+    def finish(self) -> bool:
+        """The verdict at the call's end: the same signal if no block differed."""
+        if self.verdict is None:
+            self.verdict = self._heard > 0
+        return self.verdict
+
+
 def same_signal(left: Samples, right: Samples) -> bool | None:
     """Whether two sides carry the same signal; None while both are silent (cannot tell yet)."""
     if max(float(np.max(np.abs(left))), float(np.max(np.abs(right)))) < SILENCE_PEAK:
