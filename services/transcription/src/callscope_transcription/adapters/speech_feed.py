@@ -154,6 +154,8 @@ class SpeechFeed:
         side = ThreadPoolExecutor(1, thread_name_prefix="speech-feed-right") if stereo else None
         with contextlib.closing(blocks), side or contextlib.nullcontext():
             for block in blocks:
+                if self._stop.is_set():
+                    raise FeedStoppedError("the speech feed was stopped")
                 decoded += block.shape[1]
                 steps = self._push(channels, block, side)
                 if judge is None or judge.verdict is not None:

@@ -10,6 +10,7 @@ compression ratio above Whisper's 2.4) is decoded again on its own, with it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,14 +79,12 @@ class WhisperChunkRecogniser:
             word_timestamps=True,
         )
         frames_per_second = self._model.frames_per_second
-        chunk_of_seek = {
-            int(offset / SAMPLE_RATE * frames_per_second): index
-            for index, offset in enumerate(offsets[:-1])
-        }
+        # faster-whisper computes each chunk's seek this way; the same sum finds it again.
+        seeks = [int(offset / SAMPLE_RATE * frames_per_second) for offset in offsets[:-1]]
         heard: list[list[HeardWord]] = [[] for _ in chunks]
         looping: set[int] = set()
         for segment in segments:
-            index = chunk_of_seek[segment.seek]
+            index = max(0, bisect_right(seeks, segment.seek) - 1)
             if segment.compression_ratio > _LOOPING_COMPRESSION_RATIO:
                 looping.add(index)
             heard[index].extend(_words(segment, segment.seek / frames_per_second))
