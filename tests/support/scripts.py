@@ -86,7 +86,13 @@ COMPLIANT = LabelledScript(
         "COMPLIANT",
         (A, "Good morning, thank you for calling City Energy. My name is Sam. How can I help?"),
         (C, "Hi Sam. I have been charged twice for my gas bill this month."),
-        (A, "I am sorry to hear that. Before I look at the account, what is your date of birth?"),
+        # "what is your date of birth" came back as "date of worth" from the batched local
+        # provider on the mp3 render; this wording is heard word for word on every render.
+        (
+            A,
+            "I am sorry to hear that. Before I look at the account, "
+            "can you confirm your date of birth?",
+        ),
         (C, "It is the fourth of June, nineteen eighty two."),
         (A, "Thank you. I can see the second payment, and I have sent it back to your card."),
         (C, "That is great, thank you for sorting it out."),
