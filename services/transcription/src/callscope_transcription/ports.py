@@ -48,14 +48,6 @@ class DecodedAudio:
 
 
 @dataclass(frozen=True)
-class Recognition:
-    """What a speech recogniser heard on one channel."""
-
-    language: str
-    utterances: tuple[Utterance, ...]
-
-
-@dataclass(frozen=True)
 class AudioInfo:
     """What probing a call's audio file found (before any provider sees it)."""
 
@@ -202,21 +194,6 @@ class AudioDecoder(Protocol):
 
     def decode(self, path: Path) -> DecodedAudio:
         """Decodes the file; UndecodableAudioError if it cannot be."""
-
-
-class SpeechRecogniser(Protocol):
-    """Speech to words with timings (CPU or GPU work: run it in a thread)."""
-
-    @property
-    def provider(self) -> str:
-        """The provider's name as stored on transcripts, e.g. "local"."""
-
-    @property
-    def model(self) -> str:
-        """The model's name as stored on transcripts, e.g. "tiny.en"."""
-
-    def recognise(self, samples: Samples) -> Recognition:
-        """Recognises one channel of 16 kHz mono samples."""
 
 
 class EventSink(Protocol):

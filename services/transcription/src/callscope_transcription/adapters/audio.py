@@ -1,7 +1,9 @@
 """Decodes any audio ffmpeg can read to 16 kHz float32 samples per channel, through a pipe.
 
-`FfmpegAudioDecoder` holds the whole call in memory; it serves the interim local
-provider until `LocalWhisperProvider` (which streams, `audio_stream.py`) replaces it.
+`ffmpeg_command` is the one decoding command line, shared with the streaming reader
+(`audio_stream.py`) that the local provider uses. `FfmpegAudioDecoder` holds the whole
+call in memory; the service no longer uses it, and it stays only as the speed bench's
+contrast of what whole-call decoding costs in memory.
 """
 
 from __future__ import annotations

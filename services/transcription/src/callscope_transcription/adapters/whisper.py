@@ -1,8 +1,4 @@
-"""faster-whisper models: verified, then loaded once per process; and the whole-channel recogniser.
-
-`WhisperRecogniser` recognises a whole channel held in memory; it serves the
-handler until that calls a `SpeechProvider` (`adapters/local_provider.py`).
-"""
+"""faster-whisper models: verified against their pinned hash, then loaded once per process."""
 
 from __future__ import annotations
 
@@ -16,36 +12,10 @@ from typing import Any
 from faster_whisper import WhisperModel
 
 from callscope_transcription.domain.errors import ModelIntegrityError
-from callscope_transcription.domain.model import Utterance, Word
-from callscope_transcription.ports import Recognition, Samples
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "local"
 MODEL_FILE = "model.bin"
-
-
-@dataclass(frozen=True)
-class DecodingOptions:
-    """How Whisper searches for the words; the defaults were measured on scripted calls.
-
-    The measurements behind them are in the service README.
-    """
-
-    # Beam search (5) made ~1 point fewer word errors than greedy decoding (which is ~1.5x
-    # faster); a wider beam (8) measured no better.
-    beam_size: int = 5
-    # Silero voice-activity detection drops the silence before decoding: a stereo channel
-    # is silent while the other party talks, and Whisper fed long silence invents words.
-    # On stereo it measured ~1 point fewer errors and ~1.25x faster than without.
-    vad_filter: bool = True
-    # faster-whisper's own defaults; a tighter pad (200 ms) clipped word edges, a wider
-    # one (800 ms) was worse on stereo and decoded slower.
-    vad_min_silence_ms: int = 2000
-    vad_speech_pad_ms: int = 400
-    # Conditioning on the previous text keeps names and spellings consistent; without it
-    # stereo measured slightly worse. The temperature fallback undoes the loops it can cause.
-    condition_on_previous_text: bool = True
 
 
 @dataclass(frozen=True)
@@ -117,85 +87,3 @@ def verify_model(model_dir: Path, expected_sha256: str) -> None:
             f"speech model {path} has SHA-256 {actual}, expected {expected_sha256.lower()}; "
             "reinstall the pinned model or set TRANSCRIPTION_MODEL_SHA256 to the new model's hash"
         )
-
-
-class WhisperRecogniser:
-    """Recognises speech with a faster-whisper (CTranslate2) model; thread-safe once loaded."""
-
-    def __init__(self, model: Any, model_name: str, options: DecodingOptions | None = None) -> None:
-        self._model = model
-        self._model_name = model_name
-        self._options = options or DecodingOptions()
-        # English-only models (tiny.en, ...) must not be asked to detect the language.
-        self._language = None if getattr(model.model, "is_multilingual", False) else "en"
-
-    @classmethod
-    def load(
-        cls,
-        model_dir: Path,
-        *,
-        expected_sha256: str | None,
-        device: str = "cpu",
-        compute_type: str = "int8",
-        cpu_threads: int = 0,
-        model_name: str | None = None,
-        options: DecodingOptions | None = None,
-    ) -> WhisperRecogniser:
-        """Verifies (when a hash is given) and loads the model from a local folder, offline."""
-        loaded = load_model(
-            model_dir,
-            expected_sha256=expected_sha256,
-            device=device,
-            compute_type=compute_type,
-            cpu_threads=cpu_threads,
-            model_name=model_name,
-        )
-        return cls(loaded.model, loaded.name, options)
-
-    @property
-    def provider(self) -> str:
-        """Stored on transcripts as their provider."""
-        return PROVIDER
-
-    @property
-    def model(self) -> str:
-        """Stored on transcripts as their model."""
-        return self._model_name
-
-    def recognise(self, samples: Samples) -> Recognition:
-        """Recognises one channel; words carry their start, end and probability."""
-        options = self._options
-        segments, info = self._model.transcribe(
-            samples,
-            language=self._language,
-            beam_size=options.beam_size,
-            word_timestamps=True,
-            vad_filter=options.vad_filter,
-            vad_parameters={
-                "min_silence_duration_ms": options.vad_min_silence_ms,
-                "speech_pad_ms": options.vad_speech_pad_ms,
-            },
-            condition_on_previous_text=options.condition_on_previous_text,
-        )
-        utterances = [utterance for segment in segments if (utterance := _utterance(segment))]
-        return Recognition(language=str(info.language), utterances=tuple(utterances))
-
-
-def _utterance(segment: Any) -> Utterance | None:
-    """A faster-whisper segment as an utterance; None when it holds no words (only punctuation)."""
-    text = str(segment.text).strip()
-    if not any(character.isalnum() for character in text):
-        return None
-    words = tuple(
-        Word(
-            text=word.word.strip(),
-            start=round(float(word.start), 3),
-            end=round(float(word.end), 3),
-            probability=round(float(word.probability), 4),
-        )
-        for word in segment.words or ()
-        if word.word.strip()
-    )
-    start = words[0].start if words else round(float(segment.start), 3)
-    end = words[-1].end if words else round(float(segment.end), 3)
-    return Utterance(start=start, end=end, text=text, words=words)
