@@ -147,3 +147,35 @@ def test_uncertain_speaker_roles_flag_a_call_that_scores_well() -> None:
         "agent and customer may be swapped: confirm the speakers or swap them",
     )
     assert not certain.flagged
+
+
+def test_the_worked_example_in_docs_scoring_md() -> None:
+    cut_off = [
+        result("Greeting", YES, weight=15),
+        result("Identity verification", YES, weight=30, critical=True),
+        result("Empathy", NO, weight=20),
+        result("Offer of further help", NA, weight=15),
+        result("Proper closing", NO, weight=20),
+    ]
+    no_verification = [
+        result("Greeting", YES, weight=15),
+        result("Identity verification", NO, weight=30, critical=True),
+        result("Empathy", YES, weight=20),
+        result("Offer of further help", NA, weight=15),
+        result("Proper closing", YES, weight=20),
+    ]
+
+    example = score_and_flag(cut_off, flag_threshold=70)
+    variant = score_and_flag(no_verification, flag_threshold=70)
+    lower_threshold = score_and_flag(no_verification, flag_threshold=60)
+
+    assert (example.score, example.flag_reasons) == (
+        52.9,
+        ("score 52.9 is below the threshold 70",),
+    )
+    assert variant.score == 64.7
+    assert variant.flag_reasons == (
+        "score 64.7 is below the threshold 70",
+        "critical check failed: Identity verification",
+    )
+    assert lower_threshold.flag_reasons == ("critical check failed: Identity verification",)
