@@ -136,6 +136,28 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class PartyTalk:
+    """How much one party spoke."""
+
+    speaker: Speaker
+    seconds: float
+    share: float
+    words: int
+    words_per_minute: float
+
+
+@dataclass(frozen=True)
+class ConversationStats:
+    """The call's conversation figures."""
+
+    talk: tuple[PartyTalk, ...]
+    longest_silence_seconds: float
+    longest_silence_start: float
+    interruptions: int
+    overlap_seconds: float
+
+
+@dataclass(frozen=True)
 class Analysis:
     """A stored analysis version of a call."""
 
@@ -152,6 +174,7 @@ class Analysis:
     flag_reasons: tuple[str, ...]
     results: tuple[CheckResult, ...]
     created_at: dt.datetime
+    conversation: ConversationStats | None = None
 
 
 @dataclass(frozen=True)
@@ -166,3 +189,4 @@ class NewAnalysis:
     evaluator: str
     evaluation: Evaluation
     created_at: dt.datetime
+    conversation: ConversationStats | None = None
