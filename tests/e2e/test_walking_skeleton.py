@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from callscope_gateway.adapters.mongo import MongoDirectory
 from callscope_gateway.domain.api_keys import generate_api_key
 
@@ -69,6 +70,18 @@ async def test_stereo_call_completes_with_transcript_speakers_and_score(
     analysis = await fetch(api, services.api_key, f"/api/v1/calls/{call['id']}/analysis")
     assert_checks_match_script(analysis, COMPLIANT)
     assert analysis["score"] == call["score"] == 100.0
+    # Beside the checks: who talked how much, from the same transcript's word times.
+    conversation = analysis["conversation"]
+    talk = {party["speaker"]: party for party in conversation["talk"]}
+    assert set(talk) == {"AGENT", "CUSTOMER"}
+    assert talk["AGENT"]["share"] > talk["CUSTOMER"]["share"]
+    assert talk["AGENT"]["share"] + talk["CUSTOMER"]["share"] == pytest.approx(1.0, abs=0.002)
+    assert talk["AGENT"]["words"] == sum(
+        len(s["words"]) for s in transcript["segments"] if s["speaker"] == "AGENT"
+    )
+    assert all(60 < party["words_per_minute"] < 300 for party in talk.values())
+    assert 0 < conversation["longest_silence_seconds"] < 5
+    assert conversation["interruptions"] == 0
     assert call["flagged"] is False and call["flag_reasons"] == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -23,9 +24,11 @@ from callscope_analysis.domain.model import (
     CheckAnswer,
     CheckResult,
     CheckWindow,
+    ConversationStats,
     Evaluation,
     Evidence,
     NewAnalysis,
+    PartyTalk,
     Speaker,
 )
 from callscope_analysis.ports import CampaignNotFoundError, TranscriptNotFoundError
@@ -123,6 +126,7 @@ def test_the_stored_document_has_the_documented_shape() -> None:
         "flag_reasons",
         "results",
         "created_at",
+        "conversation",
     }
     assert (document["_id"], document["version"], document["transcript_version"]) == (
         "analysis-1",
@@ -161,6 +165,32 @@ def test_a_stored_document_reads_back_as_the_same_analysis() -> None:
     assert analysis.flag_reasons == new.evaluation.flag_reasons
     assert (analysis.score, analysis.flagged) == (33.3, True)
     assert analysis.created_at == new.created_at
+    assert analysis.conversation is None
+
+
+def test_conversation_figures_survive_storage_and_protobuf() -> None:
+    stats = ConversationStats(
+        talk=(
+            PartyTalk(Speaker.AGENT, 30.5, 0.61, 80, 157.4),
+            PartyTalk(Speaker.CUSTOMER, 19.5, 0.39, 40, 123.1),
+        ),
+        longest_silence_seconds=42.0,
+        longest_silence_start=61.5,
+        interruptions=2,
+        overlap_seconds=1.25,
+    )
+    new = replace(new_analysis(), conversation=stats)
+
+    stored = analysis_from_document(analysis_to_document(new, "analysis-1", 1))
+    message = analysis_to_pb(stored).conversation
+
+    assert stored.conversation == stats
+    assert [(p.speaker, p.seconds, p.words) for p in message.talk] == [
+        (common_pb2.SPEAKER_AGENT, 30.5, 80),
+        (common_pb2.SPEAKER_CUSTOMER, 19.5, 40),
+    ]
+    assert (message.longest_silence_seconds, message.interruptions) == (42.0, 2)
+    assert message.overlap_seconds == 1.25
 
 
 def test_a_naive_stored_time_is_read_as_utc() -> None:

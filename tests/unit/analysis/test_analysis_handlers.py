@@ -118,6 +118,7 @@ class FakeAnalysisStore:
             flag_reasons=analysis.evaluation.flag_reasons,
             results=analysis.evaluation.results,
             created_at=analysis.created_at,
+            conversation=analysis.conversation,
         )
         self.analyses.append(stored)
         return stored, True
@@ -223,7 +224,7 @@ def statuses(publisher: FakePublisher) -> list[tuple[int, int, str]]:
 
 
 async def test_a_transcribed_call_is_analysed_stored_and_announced(world: World) -> None:
-    world.transcripts.add(ORG, "call-1", COMPLIANT)
+    transcript = world.transcripts.add(ORG, "call-1", COMPLIANT)
     event = transcribed("call-1")
 
     await world.service.handle_call_transcribed(event)
@@ -247,6 +248,14 @@ async def test_a_transcribed_call_is_analysed_stored_and_announced(world: World)
     # The check definitions are copied in full, phrases and all.
     assert stored.results[0].check.phrases == DEFAULT_CHECKS[0].phrases
     assert stored.results[1].check.critical is True
+    # The conversation figures are computed from the same transcript and stored with it.
+    assert stored.conversation is not None
+    talk = {party.speaker: party for party in stored.conversation.talk}
+    assert set(talk) == {Speaker.AGENT, Speaker.CUSTOMER}
+    for speaker, party in talk.items():
+        spoken = [s for s in transcript.segments if s.speaker is speaker]
+        assert party.words == sum(len(s.text.split()) for s in spoken)
+        assert party.seconds == pytest.approx(sum(s.end - s.start for s in spoken), abs=0.05)
 
     [analyzed] = world.publisher.of_type(events_pb2.CallAnalyzed)
     assert analyzed.analysis_id == stored.id

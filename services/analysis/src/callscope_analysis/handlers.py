@@ -15,6 +15,7 @@ from collections.abc import Callable
 from callscope.v1 import common_pb2, events_pb2
 from callscope_common.events import new_header
 
+from callscope_analysis.domain.conversation import conversation_stats
 from callscope_analysis.domain.model import Analysis, NewAnalysis
 from callscope_analysis.domain.scoring import score_and_flag
 from callscope_analysis.ports import (
@@ -108,6 +109,7 @@ async def analyse_call(
             evaluator=evaluator.name,
             evaluation=evaluation,
             created_at=clock(),
+            conversation=conversation_stats(transcript),
         )
     )
     logger.info(

@@ -149,6 +149,7 @@ class Analysis(_message.Message):
     FLAG_REASONS_FIELD_NUMBER: _builtins.int
     RESULTS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    CONVERSATION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     call_id: _builtins.str
     org_id: _builtins.str
@@ -163,6 +164,10 @@ class Analysis(_message.Message):
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckResult]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def conversation(self) -> Global___ConversationStats:
+        """Talk time, silences and interruptions, computed from the transcript."""
+
     def __init__(
         self,
         *,
@@ -177,11 +182,81 @@ class Analysis(_message.Message):
         flag_reasons: _abc.Iterable[_builtins.str] | None = ...,
         results: _abc.Iterable[Global___CheckResult] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        conversation: Global___ConversationStats | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "created_at", b"created_at", "evaluator", b"evaluator", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "id", b"id", "org_id", b"org_id", "results", b"results", "score", b"score", "transcript_version", b"transcript_version", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "conversation", b"conversation", "created_at", b"created_at", "evaluator", b"evaluator", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "id", b"id", "org_id", b"org_id", "results", b"results", "score", b"score", "transcript_version", b"transcript_version", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Analysis: _TypeAlias = Analysis  # noqa: Y015
+
+@_typing.final
+class PartyTalk(_message.Message):
+    """How much one party spoke."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPEAKER_FIELD_NUMBER: _builtins.int
+    SECONDS_FIELD_NUMBER: _builtins.int
+    SHARE_FIELD_NUMBER: _builtins.int
+    WORDS_FIELD_NUMBER: _builtins.int
+    WORDS_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    speaker: _common_pb2.Speaker.ValueType
+    seconds: _builtins.float
+    share: _builtins.float
+    """Of the parties' summed talk time, 0 to 1."""
+    words: _builtins.int
+    words_per_minute: _builtins.float
+    def __init__(
+        self,
+        *,
+        speaker: _common_pb2.Speaker.ValueType = ...,
+        seconds: _builtins.float = ...,
+        share: _builtins.float = ...,
+        words: _builtins.int = ...,
+        words_per_minute: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["seconds", b"seconds", "share", b"share", "speaker", b"speaker", "words", b"words", "words_per_minute", b"words_per_minute"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PartyTalk: _TypeAlias = PartyTalk  # noqa: Y015
+
+@_typing.final
+class ConversationStats(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TALK_FIELD_NUMBER: _builtins.int
+    LONGEST_SILENCE_SECONDS_FIELD_NUMBER: _builtins.int
+    LONGEST_SILENCE_START_FIELD_NUMBER: _builtins.int
+    INTERRUPTIONS_FIELD_NUMBER: _builtins.int
+    OVERLAP_SECONDS_FIELD_NUMBER: _builtins.int
+    longest_silence_seconds: _builtins.float
+    """The longest stretch between the first and last word in which nobody spoke."""
+    longest_silence_start: _builtins.float
+    interruptions: _builtins.int
+    """Turns that started well inside the other party's speech."""
+    overlap_seconds: _builtins.float
+    """Time both parties spoke at once."""
+    @_builtins.property
+    def talk(self) -> _containers.RepeatedCompositeFieldContainer[Global___PartyTalk]: ...
+    def __init__(
+        self,
+        *,
+        talk: _abc.Iterable[Global___PartyTalk] | None = ...,
+        longest_silence_seconds: _builtins.float = ...,
+        longest_silence_start: _builtins.float = ...,
+        interruptions: _builtins.int = ...,
+        overlap_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interruptions", b"interruptions", "longest_silence_seconds", b"longest_silence_seconds", "longest_silence_start", b"longest_silence_start", "overlap_seconds", b"overlap_seconds", "talk", b"talk"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationStats: _TypeAlias = ConversationStats  # noqa: Y015

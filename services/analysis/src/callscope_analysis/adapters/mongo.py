@@ -22,8 +22,10 @@ from callscope_analysis.domain.model import (
     CheckAnswer,
     CheckResult,
     CheckWindow,
+    ConversationStats,
     Evidence,
     NewAnalysis,
+    PartyTalk,
     Speaker,
 )
 
@@ -100,7 +102,50 @@ def analysis_to_document(analysis: NewAnalysis, analysis_id: str, version: int) 
         "flag_reasons": list(evaluation.flag_reasons),
         "results": [_result_to_document(result) for result in evaluation.results],
         "created_at": analysis.created_at,
+        "conversation": _conversation_to_document(analysis.conversation),
     }
+
+
+def _conversation_to_document(stats: ConversationStats | None) -> Document | None:
+    if stats is None:
+        return None
+    return {
+        "talk": [
+            {
+                "speaker": party.speaker.value,
+                "seconds": party.seconds,
+                "share": party.share,
+                "words": party.words,
+                "words_per_minute": party.words_per_minute,
+            }
+            for party in stats.talk
+        ],
+        "longest_silence_seconds": stats.longest_silence_seconds,
+        "longest_silence_start": stats.longest_silence_start,
+        "interruptions": stats.interruptions,
+        "overlap_seconds": stats.overlap_seconds,
+    }
+
+
+def _conversation_from_document(document: Document | None) -> ConversationStats | None:
+    if not document:
+        return None
+    return ConversationStats(
+        talk=tuple(
+            PartyTalk(
+                speaker=Speaker(party["speaker"]),
+                seconds=float(party["seconds"]),
+                share=float(party["share"]),
+                words=int(party["words"]),
+                words_per_minute=float(party["words_per_minute"]),
+            )
+            for party in document.get("talk", [])
+        ),
+        longest_silence_seconds=float(document["longest_silence_seconds"]),
+        longest_silence_start=float(document["longest_silence_start"]),
+        interruptions=int(document["interruptions"]),
+        overlap_seconds=float(document["overlap_seconds"]),
+    )
 
 
 def analysis_from_document(document: Document) -> Analysis:
@@ -122,6 +167,7 @@ def analysis_from_document(document: Document) -> Analysis:
         flag_reasons=tuple(document.get("flag_reasons", [])),
         results=tuple(_result_from_document(result) for result in document.get("results", [])),
         created_at=created_at,
+        conversation=_conversation_from_document(document.get("conversation")),
     )
 
 

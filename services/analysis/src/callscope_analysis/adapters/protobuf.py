@@ -12,6 +12,7 @@ from callscope_analysis.domain.model import (
     CheckAnswer,
     CheckResult,
     CheckWindow,
+    ConversationStats,
     Evidence,
     Segment,
     Speaker,
@@ -153,4 +154,26 @@ def analysis_to_pb(analysis: Analysis) -> analyses_pb2.Analysis:
         flag_reasons=list(analysis.flag_reasons),
         results=[_result_to_pb(result) for result in analysis.results],
         created_at=created_at,
+        conversation=_conversation_to_pb(analysis.conversation),
+    )
+
+
+def _conversation_to_pb(stats: ConversationStats | None) -> analyses_pb2.ConversationStats | None:
+    if stats is None:
+        return None
+    return analyses_pb2.ConversationStats(
+        talk=[
+            analyses_pb2.PartyTalk(
+                speaker=_SPEAKER_TO_PB[party.speaker],
+                seconds=party.seconds,
+                share=party.share,
+                words=party.words,
+                words_per_minute=party.words_per_minute,
+            )
+            for party in stats.talk
+        ],
+        longest_silence_seconds=stats.longest_silence_seconds,
+        longest_silence_start=stats.longest_silence_start,
+        interruptions=stats.interruptions,
+        overlap_seconds=stats.overlap_seconds,
     )

@@ -121,6 +121,9 @@ def analysis_view(analysis: analyses_pb2.Analysis) -> dict[str, Any]:
         "flagged": analysis.flagged,
         "flag_reasons": list(analysis.flag_reasons),
         "created_at": _time(analysis.created_at),
+        "conversation": _conversation_view(analysis.conversation)
+        if analysis.HasField("conversation")
+        else None,
         "results": [
             {
                 "check_id": result.check.id,
@@ -144,4 +147,24 @@ def analysis_view(analysis: analyses_pb2.Analysis) -> dict[str, Any]:
             }
             for result in analysis.results
         ],
+    }
+
+
+def _conversation_view(stats: analyses_pb2.ConversationStats) -> dict[str, Any]:
+    """Talk time per party, the longest silence and interruptions, beside the checks."""
+    return {
+        "talk": [
+            {
+                "speaker": _enum(common_pb2.Speaker, party.speaker, "SPEAKER_"),
+                "seconds": round(party.seconds, 2),
+                "share": round(party.share, 3),
+                "words": party.words,
+                "words_per_minute": round(party.words_per_minute, 1),
+            }
+            for party in stats.talk
+        ],
+        "longest_silence_seconds": round(stats.longest_silence_seconds, 2),
+        "longest_silence_start": round(stats.longest_silence_start, 2),
+        "interruptions": stats.interruptions,
+        "overlap_seconds": round(stats.overlap_seconds, 2),
     }
