@@ -189,13 +189,6 @@ class AudioStore(Protocol):
         """Copies the audio object into a local file; AudioMissingError if it does not exist."""
 
 
-class AudioDecoder(Protocol):
-    """Turns an audio file of any supported format into samples (CPU work: run it in a thread)."""
-
-    def decode(self, path: Path) -> DecodedAudio:
-        """Decodes the file; UndecodableAudioError if it cannot be."""
-
-
 class EventSink(Protocol):
     """Tells the rest of the platform what happened to a call."""
 

@@ -39,14 +39,6 @@ class PlacedPiece:
 
 
 @dataclass(frozen=True)
-class CallTime:
-    """A chunk time mapped back into the call: the voice and the seconds from the call's start."""
-
-    voice: int
-    seconds: float
-
-
-@dataclass(frozen=True)
 class Chunk:
     """Up to 30 seconds of speech pieces laid end to end."""
 
