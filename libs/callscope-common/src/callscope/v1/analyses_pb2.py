@@ -27,27 +27,41 @@ from callscope.v1 import common_pb2 as callscope_dot_v1_dot_common__pb2
 from callscope.v1 import directory_pb2 as callscope_dot_v1_dot_directory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61llscope/v1/analyses.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\x1a\x1c\x63\x61llscope/v1/directory.proto\"F\n\x12GetAnalysisRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"]\n\x08\x45vidence\x12\r\n\x05quote\x18\x01 \x01(\t\x12&\n\x07speaker\x18\x02 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x01\"\xbd\x01\n\x0b\x43heckResult\x12\"\n\x05\x63heck\x18\x01 \x01(\x0b\x32\x13.callscope.v1.Check\x12)\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12(\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x16.callscope.v1.Evidence\x12\x11\n\treasoning\x18\x06 \x01(\t\"\xc0\x02\n\x08\x41nalysis\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\x12\x11\n\tevaluator\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x08 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\t \x03(\t\x12*\n\x07results\x18\n \x03(\x0b\x32\x19.callscope.v1.CheckResult\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0c\x63onversation\x18\x0c \x01(\x0b\x32\x1f.callscope.v1.ConversationStats\"|\n\tPartyTalk\x12&\n\x07speaker\x18\x01 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\x12\r\n\x05words\x18\x04 \x01(\x05\x12\x18\n\x10words_per_minute\x18\x05 \x01(\x01\"\xaa\x01\n\x11\x43onversationStats\x12%\n\x04talk\x18\x01 \x03(\x0b\x32\x17.callscope.v1.PartyTalk\x12\x1f\n\x17longest_silence_seconds\x18\x02 \x01(\x01\x12\x1d\n\x15longest_silence_start\x18\x03 \x01(\x01\x12\x15\n\rinterruptions\x18\x04 \x01(\x05\x12\x17\n\x0foverlap_seconds\x18\x05 \x01(\x01*w\n\x0b\x43heckAnswer\x12\x1c\n\x18\x43HECK_ANSWER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HECK_ANSWER_YES\x10\x01\x12\x13\n\x0f\x43HECK_ANSWER_NO\x10\x02\x12\x1f\n\x1b\x43HECK_ANSWER_NOT_APPLICABLE\x10\x03\x32S\n\x08\x41nalyses\x12G\n\x0bGetAnalysis\x12 .callscope.v1.GetAnalysisRequest\x1a\x16.callscope.v1.Analysisb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61llscope/v1/analyses.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\x1a\x1c\x63\x61llscope/v1/directory.proto\"6\n\x13ListAnalysesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"G\n\x14ListAnalysesResponse\x12/\n\x08\x61nalyses\x18\x01 \x03(\x0b\x32\x1d.callscope.v1.AnalysisSummary\"\xb0\x01\n\x0f\x41nalysisSummary\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x02 \x01(\x05\x12\x11\n\tevaluator\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x07 \x01(\t\"c\n\x16\x43ompareAnalysesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x03 \x01(\x05\x12\x12\n\nto_version\x18\x04 \x01(\x05\"\xb6\x01\n\x0b\x43heckChange\x12\x10\n\x08\x63heck_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0b\x32\x19.callscope.v1.CheckResult\x12(\n\x05\x61\x66ter\x18\x04 \x01(\x0b\x32\x19.callscope.v1.CheckResult\x12\x16\n\x0e\x61nswer_changed\x18\x05 \x01(\x08\x12\x1a\n\x12\x64\x65\x66inition_changed\x18\x06 \x01(\x08\"\xa5\x01\n\x0c\x41nalysisDiff\x12+\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1d.callscope.v1.AnalysisSummary\x12)\n\x02to\x18\x02 \x01(\x0b\x32\x1d.callscope.v1.AnalysisSummary\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.callscope.v1.CheckChange\x12\x11\n\tunchanged\x18\x04 \x01(\x05\"F\n\x12GetAnalysisRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"]\n\x08\x45vidence\x12\r\n\x05quote\x18\x01 \x01(\t\x12&\n\x07speaker\x18\x02 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x01\"\xea\x01\n\x0b\x43heckResult\x12\"\n\x05\x63heck\x18\x01 \x01(\x0b\x32\x13.callscope.v1.Check\x12)\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12(\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x16.callscope.v1.Evidence\x12\x11\n\treasoning\x18\x06 \x01(\t\x12\x14\n\x0cneeds_review\x18\x07 \x01(\x08\x12\x15\n\rreview_reason\x18\x08 \x01(\t\"\xd7\x01\n\nTokenUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12#\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x04 \x01(\x03\x12\x1f\n\x17\x63\x61\x63he_read_input_tokens\x18\x05 \x01(\x03\x12\x10\n\x08requests\x18\x06 \x01(\x05\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x12\n\ncost_known\x18\x08 \x01(\x08\x12\x0f\n\x07\x62\x61tched\x18\t \x01(\x08\"\xfe\x02\n\x08\x41nalysis\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\x12\x11\n\tevaluator\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x08 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\t \x03(\t\x12*\n\x07results\x18\n \x03(\x0b\x32\x19.callscope.v1.CheckResult\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0c\x63onversation\x18\x0c \x01(\x0b\x32\x1f.callscope.v1.ConversationStats\x12\'\n\x05usage\x18\r \x01(\x0b\x32\x18.callscope.v1.TokenUsage\x12\x13\n\x0b\x63\x61mpaign_id\x18\x0e \x01(\t\"|\n\tPartyTalk\x12&\n\x07speaker\x18\x01 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\x12\r\n\x05words\x18\x04 \x01(\x05\x12\x18\n\x10words_per_minute\x18\x05 \x01(\x01\"\xaa\x01\n\x11\x43onversationStats\x12%\n\x04talk\x18\x01 \x03(\x0b\x32\x17.callscope.v1.PartyTalk\x12\x1f\n\x17longest_silence_seconds\x18\x02 \x01(\x01\x12\x1d\n\x15longest_silence_start\x18\x03 \x01(\x01\x12\x15\n\rinterruptions\x18\x04 \x01(\x05\x12\x17\n\x0foverlap_seconds\x18\x05 \x01(\x01*w\n\x0b\x43heckAnswer\x12\x1c\n\x18\x43HECK_ANSWER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HECK_ANSWER_YES\x10\x01\x12\x13\n\x0f\x43HECK_ANSWER_NO\x10\x02\x12\x1f\n\x1b\x43HECK_ANSWER_NOT_APPLICABLE\x10\x03\x32\xff\x01\n\x08\x41nalyses\x12G\n\x0bGetAnalysis\x12 .callscope.v1.GetAnalysisRequest\x1a\x16.callscope.v1.Analysis\x12U\n\x0cListAnalyses\x12!.callscope.v1.ListAnalysesRequest\x1a\".callscope.v1.ListAnalysesResponse\x12S\n\x0f\x43ompareAnalyses\x12$.callscope.v1.CompareAnalysesRequest\x1a\x1a.callscope.v1.AnalysisDiffb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'callscope.v1.analyses_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHECKANSWER']._serialized_start=1116
-  _globals['_CHECKANSWER']._serialized_end=1235
-  _globals['_GETANALYSISREQUEST']._serialized_start=135
-  _globals['_GETANALYSISREQUEST']._serialized_end=205
-  _globals['_EVIDENCE']._serialized_start=207
-  _globals['_EVIDENCE']._serialized_end=300
-  _globals['_CHECKRESULT']._serialized_start=303
-  _globals['_CHECKRESULT']._serialized_end=492
-  _globals['_ANALYSIS']._serialized_start=495
-  _globals['_ANALYSIS']._serialized_end=815
-  _globals['_PARTYTALK']._serialized_start=817
-  _globals['_PARTYTALK']._serialized_end=941
-  _globals['_CONVERSATIONSTATS']._serialized_start=944
-  _globals['_CONVERSATIONSTATS']._serialized_end=1114
-  _globals['_ANALYSES']._serialized_start=1237
-  _globals['_ANALYSES']._serialized_end=1320
+  _globals['_CHECKANSWER']._serialized_start=2203
+  _globals['_CHECKANSWER']._serialized_end=2322
+  _globals['_LISTANALYSESREQUEST']._serialized_start=135
+  _globals['_LISTANALYSESREQUEST']._serialized_end=189
+  _globals['_LISTANALYSESRESPONSE']._serialized_start=191
+  _globals['_LISTANALYSESRESPONSE']._serialized_end=262
+  _globals['_ANALYSISSUMMARY']._serialized_start=265
+  _globals['_ANALYSISSUMMARY']._serialized_end=441
+  _globals['_COMPAREANALYSESREQUEST']._serialized_start=443
+  _globals['_COMPAREANALYSESREQUEST']._serialized_end=542
+  _globals['_CHECKCHANGE']._serialized_start=545
+  _globals['_CHECKCHANGE']._serialized_end=727
+  _globals['_ANALYSISDIFF']._serialized_start=730
+  _globals['_ANALYSISDIFF']._serialized_end=895
+  _globals['_GETANALYSISREQUEST']._serialized_start=897
+  _globals['_GETANALYSISREQUEST']._serialized_end=967
+  _globals['_EVIDENCE']._serialized_start=969
+  _globals['_EVIDENCE']._serialized_end=1062
+  _globals['_CHECKRESULT']._serialized_start=1065
+  _globals['_CHECKRESULT']._serialized_end=1299
+  _globals['_TOKENUSAGE']._serialized_start=1302
+  _globals['_TOKENUSAGE']._serialized_end=1517
+  _globals['_ANALYSIS']._serialized_start=1520
+  _globals['_ANALYSIS']._serialized_end=1902
+  _globals['_PARTYTALK']._serialized_start=1904
+  _globals['_PARTYTALK']._serialized_end=2028
+  _globals['_CONVERSATIONSTATS']._serialized_start=2031
+  _globals['_CONVERSATIONSTATS']._serialized_end=2201
+  _globals['_ANALYSES']._serialized_start=2325
+  _globals['_ANALYSES']._serialized_end=2580
 # @@protoc_insertion_point(module_scope)

@@ -42,6 +42,188 @@ CHECK_ANSWER_NOT_APPLICABLE: CheckAnswer.ValueType  # 3
 Global___CheckAnswer: _TypeAlias = CheckAnswer  # noqa: Y015
 
 @_typing.final
+class ListAnalysesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAnalysesRequest: _TypeAlias = ListAnalysesRequest  # noqa: Y015
+
+@_typing.final
+class ListAnalysesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANALYSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def analyses(self) -> _containers.RepeatedCompositeFieldContainer[Global___AnalysisSummary]: ...
+    def __init__(
+        self,
+        *,
+        analyses: _abc.Iterable[Global___AnalysisSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analyses", b"analyses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAnalysesResponse: _TypeAlias = ListAnalysesResponse  # noqa: Y015
+
+@_typing.final
+class AnalysisSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
+    EVALUATOR_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    transcript_version: _builtins.int
+    evaluator: _builtins.str
+    score: _builtins.float
+    flagged: _builtins.bool
+    model: _builtins.str
+    """The Claude model, empty for the offline evaluator."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        transcript_version: _builtins.int = ...,
+        evaluator: _builtins.str = ...,
+        score: _builtins.float = ...,
+        flagged: _builtins.bool = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        model: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "evaluator", b"evaluator", "flagged", b"flagged", "model", b"model", "score", b"score", "transcript_version", b"transcript_version", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnalysisSummary: _TypeAlias = AnalysisSummary  # noqa: Y015
+
+@_typing.final
+class CompareAnalysesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    FROM_VERSION_FIELD_NUMBER: _builtins.int
+    TO_VERSION_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    from_version: _builtins.int
+    """The earlier and the later version; 0 as `to_version` is the latest."""
+    to_version: _builtins.int
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        from_version: _builtins.int = ...,
+        to_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "from_version", b"from_version", "org_id", b"org_id", "to_version", b"to_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompareAnalysesRequest: _TypeAlias = CompareAnalysesRequest  # noqa: Y015
+
+@_typing.final
+class CheckChange(_message.Message):
+    """One check whose result differs between two versions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    ANSWER_CHANGED_FIELD_NUMBER: _builtins.int
+    DEFINITION_CHANGED_FIELD_NUMBER: _builtins.int
+    check_id: _builtins.str
+    name: _builtins.str
+    answer_changed: _builtins.bool
+    definition_changed: _builtins.bool
+    """The check's definition (question, weight, hints...) was edited in between."""
+    @_builtins.property
+    def before(self) -> Global___CheckResult:
+        """Absent when the check was added after the earlier version."""
+
+    @_builtins.property
+    def after(self) -> Global___CheckResult:
+        """Absent when the check was removed before the later version."""
+
+    def __init__(
+        self,
+        *,
+        check_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        before: Global___CheckResult | None = ...,
+        after: Global___CheckResult | None = ...,
+        answer_changed: _builtins.bool = ...,
+        definition_changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "answer_changed", b"answer_changed", "before", b"before", "check_id", b"check_id", "definition_changed", b"definition_changed", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckChange: _TypeAlias = CheckChange  # noqa: Y015
+
+@_typing.final
+class AnalysisDiff(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_FIELD_NUMBER: _builtins.int
+    TO_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
+    unchanged: _builtins.int
+    """Checks whose answer and definition are the same in both versions."""
+    @_builtins.property
+    def to(self) -> Global___AnalysisSummary: ...
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckChange]: ...
+    def __init__(
+        self,
+        *,
+        to: Global___AnalysisSummary | None = ...,
+        changes: _abc.Iterable[Global___CheckChange] | None = ...,
+        unchanged: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["from", b"from", "to", b"to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "from", b"from", "to", b"to", "unchanged", b"unchanged"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnalysisDiff: _TypeAlias = AnalysisDiff  # noqa: Y015
+
+@_typing.final
 class GetAnalysisRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -106,10 +288,17 @@ class CheckResult(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
     REASONING_FIELD_NUMBER: _builtins.int
+    NEEDS_REVIEW_FIELD_NUMBER: _builtins.int
+    REVIEW_REASON_FIELD_NUMBER: _builtins.int
     answer: Global___CheckAnswer.ValueType
     passed: _builtins.bool
     confidence: _builtins.float
     reasoning: _builtins.str
+    needs_review: _builtins.bool
+    """The evaluator's answer could not be verified (its evidence is not in the
+    transcript): it does not count as passed, and a reviewer should look.
+    """
+    review_reason: _builtins.str
     @_builtins.property
     def check(self) -> _directory_pb2.Check:
         """The check exactly as it was defined when this analysis ran."""
@@ -125,14 +314,65 @@ class CheckResult(_message.Message):
         confidence: _builtins.float = ...,
         evidence: Global___Evidence | None = ...,
         reasoning: _builtins.str = ...,
+        needs_review: _builtins.bool = ...,
+        review_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "evidence", b"evidence"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "check", b"check", "confidence", b"confidence", "evidence", b"evidence", "passed", b"passed", "reasoning", b"reasoning"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "check", b"check", "confidence", b"confidence", "evidence", b"evidence", "needs_review", b"needs_review", "passed", b"passed", "reasoning", b"reasoning", "review_reason", b"review_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckResult: _TypeAlias = CheckResult  # noqa: Y015
+
+@_typing.final
+class TokenUsage(_message.Message):
+    """What a Claude evaluation consumed, summed over its requests."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_FIELD_NUMBER: _builtins.int
+    INPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    OUTPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    CACHE_CREATION_INPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    CACHE_READ_INPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    COST_USD_FIELD_NUMBER: _builtins.int
+    COST_KNOWN_FIELD_NUMBER: _builtins.int
+    BATCHED_FIELD_NUMBER: _builtins.int
+    model: _builtins.str
+    input_tokens: _builtins.int
+    output_tokens: _builtins.int
+    cache_creation_input_tokens: _builtins.int
+    cache_read_input_tokens: _builtins.int
+    requests: _builtins.int
+    cost_usd: _builtins.float
+    """US dollars at the model's list price; cost_known is false for a model
+    without a price in the service's table.
+    """
+    cost_known: _builtins.bool
+    batched: _builtins.bool
+    """Evaluated through the Message Batches API (half price)."""
+    def __init__(
+        self,
+        *,
+        model: _builtins.str = ...,
+        input_tokens: _builtins.int = ...,
+        output_tokens: _builtins.int = ...,
+        cache_creation_input_tokens: _builtins.int = ...,
+        cache_read_input_tokens: _builtins.int = ...,
+        requests: _builtins.int = ...,
+        cost_usd: _builtins.float = ...,
+        cost_known: _builtins.bool = ...,
+        batched: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batched", b"batched", "cache_creation_input_tokens", b"cache_creation_input_tokens", "cache_read_input_tokens", b"cache_read_input_tokens", "cost_known", b"cost_known", "cost_usd", b"cost_usd", "input_tokens", b"input_tokens", "model", b"model", "output_tokens", b"output_tokens", "requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TokenUsage: _TypeAlias = TokenUsage  # noqa: Y015
 
 @_typing.final
 class Analysis(_message.Message):
@@ -150,6 +390,8 @@ class Analysis(_message.Message):
     RESULTS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     CONVERSATION_FIELD_NUMBER: _builtins.int
+    USAGE_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     call_id: _builtins.str
     org_id: _builtins.str
@@ -158,6 +400,7 @@ class Analysis(_message.Message):
     evaluator: _builtins.str
     score: _builtins.float
     flagged: _builtins.bool
+    campaign_id: _builtins.str
     @_builtins.property
     def flag_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -167,6 +410,10 @@ class Analysis(_message.Message):
     @_builtins.property
     def conversation(self) -> Global___ConversationStats:
         """Talk time, silences and interruptions, computed from the transcript."""
+
+    @_builtins.property
+    def usage(self) -> Global___TokenUsage:
+        """Claude evaluations only."""
 
     def __init__(
         self,
@@ -183,10 +430,12 @@ class Analysis(_message.Message):
         results: _abc.Iterable[Global___CheckResult] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         conversation: Global___ConversationStats | None = ...,
+        usage: Global___TokenUsage | None = ...,
+        campaign_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "created_at", b"created_at", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "conversation", b"conversation", "created_at", b"created_at", "evaluator", b"evaluator", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "id", b"id", "org_id", b"org_id", "results", b"results", "score", b"score", "transcript_version", b"transcript_version", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "campaign_id", b"campaign_id", "conversation", b"conversation", "created_at", b"created_at", "evaluator", b"evaluator", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "id", b"id", "org_id", b"org_id", "results", b"results", "score", b"score", "transcript_version", b"transcript_version", "usage", b"usage", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

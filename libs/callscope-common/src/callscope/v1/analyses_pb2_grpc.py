@@ -39,6 +39,16 @@ class AnalysesStub:
                 request_serializer=callscope_dot_v1_dot_analyses__pb2.GetAnalysisRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_analyses__pb2.Analysis.FromString,
                 _registered_method=True)
+        self.ListAnalyses = channel.unary_unary(
+                '/callscope.v1.Analyses/ListAnalyses',
+                request_serializer=callscope_dot_v1_dot_analyses__pb2.ListAnalysesRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_analyses__pb2.ListAnalysesResponse.FromString,
+                _registered_method=True)
+        self.CompareAnalyses = channel.unary_unary(
+                '/callscope.v1.Analyses/CompareAnalyses',
+                request_serializer=callscope_dot_v1_dot_analyses__pb2.CompareAnalysesRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_analyses__pb2.AnalysisDiff.FromString,
+                _registered_method=True)
 
 
 class AnalysesServicer:
@@ -51,6 +61,20 @@ class AnalysesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAnalyses(self, request, context):
+        """Every analysis version of a call, newest first, without their results.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompareAnalyses(self, request, context):
+        """Which checks changed between two analysis versions of a call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalysesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +82,16 @@ def add_AnalysesServicer_to_server(servicer, server):
                     servicer.GetAnalysis,
                     request_deserializer=callscope_dot_v1_dot_analyses__pb2.GetAnalysisRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_analyses__pb2.Analysis.SerializeToString,
+            ),
+            'ListAnalyses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnalyses,
+                    request_deserializer=callscope_dot_v1_dot_analyses__pb2.ListAnalysesRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_analyses__pb2.ListAnalysesResponse.SerializeToString,
+            ),
+            'CompareAnalyses': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompareAnalyses,
+                    request_deserializer=callscope_dot_v1_dot_analyses__pb2.CompareAnalysesRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_analyses__pb2.AnalysisDiff.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +121,60 @@ class Analyses:
             '/callscope.v1.Analyses/GetAnalysis',
             callscope_dot_v1_dot_analyses__pb2.GetAnalysisRequest.SerializeToString,
             callscope_dot_v1_dot_analyses__pb2.Analysis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnalyses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Analyses/ListAnalyses',
+            callscope_dot_v1_dot_analyses__pb2.ListAnalysesRequest.SerializeToString,
+            callscope_dot_v1_dot_analyses__pb2.ListAnalysesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompareAnalyses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Analyses/CompareAnalyses',
+            callscope_dot_v1_dot_analyses__pb2.CompareAnalysesRequest.SerializeToString,
+            callscope_dot_v1_dot_analyses__pb2.AnalysisDiff.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,12 +33,20 @@ class AnalysesStub:
     def __new__(cls, channel: _aio.Channel) -> AnalysesAsyncStub: ...
     GetAnalysis: _grpc.UnaryUnaryMultiCallable[_analyses_pb2.GetAnalysisRequest, _analyses_pb2.Analysis]
     """An analysis version of a call (version 0 = the latest)."""
+    ListAnalyses: _grpc.UnaryUnaryMultiCallable[_analyses_pb2.ListAnalysesRequest, _analyses_pb2.ListAnalysesResponse]
+    """Every analysis version of a call, newest first, without their results."""
+    CompareAnalyses: _grpc.UnaryUnaryMultiCallable[_analyses_pb2.CompareAnalysesRequest, _analyses_pb2.AnalysisDiff]
+    """Which checks changed between two analysis versions of a call."""
 
 @_typing.type_check_only
 class AnalysesAsyncStub(AnalysesStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetAnalysis: _aio.UnaryUnaryMultiCallable[_analyses_pb2.GetAnalysisRequest, _analyses_pb2.Analysis]  # type: ignore[assignment]
     """An analysis version of a call (version 0 = the latest)."""
+    ListAnalyses: _aio.UnaryUnaryMultiCallable[_analyses_pb2.ListAnalysesRequest, _analyses_pb2.ListAnalysesResponse]  # type: ignore[assignment]
+    """Every analysis version of a call, newest first, without their results."""
+    CompareAnalyses: _aio.UnaryUnaryMultiCallable[_analyses_pb2.CompareAnalysesRequest, _analyses_pb2.AnalysisDiff]  # type: ignore[assignment]
+    """Which checks changed between two analysis versions of a call."""
 
 class AnalysesServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -48,5 +56,21 @@ class AnalysesServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_analyses_pb2.Analysis, _abc.Awaitable[_analyses_pb2.Analysis]]:
         """An analysis version of a call (version 0 = the latest)."""
+
+    @_abc_1.abstractmethod
+    def ListAnalyses(
+        self,
+        request: _analyses_pb2.ListAnalysesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analyses_pb2.ListAnalysesResponse, _abc.Awaitable[_analyses_pb2.ListAnalysesResponse]]:
+        """Every analysis version of a call, newest first, without their results."""
+
+    @_abc_1.abstractmethod
+    def CompareAnalyses(
+        self,
+        request: _analyses_pb2.CompareAnalysesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analyses_pb2.AnalysisDiff, _abc.Awaitable[_analyses_pb2.AnalysisDiff]]:
+        """Which checks changed between two analysis versions of a call."""
 
 def add_AnalysesServicer_to_server(servicer: AnalysesServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -20,6 +20,27 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _Evaluator:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EvaluatorEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Evaluator.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EVALUATOR_UNSPECIFIED: _Evaluator.ValueType  # 0
+    EVALUATOR_LOCAL: _Evaluator.ValueType  # 1
+    """Deterministic and offline: the checks' hints (phrases, keywords, window)."""
+    EVALUATOR_CLAUDE: _Evaluator.ValueType  # 2
+    """Anthropic's Messages API: reads each check's question."""
+
+class Evaluator(_Evaluator, metaclass=_EvaluatorEnumTypeWrapper): ...
+
+EVALUATOR_UNSPECIFIED: Evaluator.ValueType  # 0
+EVALUATOR_LOCAL: Evaluator.ValueType  # 1
+"""Deterministic and offline: the checks' hints (phrases, keywords, window)."""
+EVALUATOR_CLAUDE: Evaluator.ValueType  # 2
+"""Anthropic's Messages API: reads each check's question."""
+Global___Evaluator: _TypeAlias = Evaluator  # noqa: Y015
+
 class _TranscriptionProvider:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -77,6 +98,27 @@ CHECK_WINDOW_ANYWHERE: CheckWindow.ValueType  # 1
 CHECK_WINDOW_OPENING: CheckWindow.ValueType  # 2
 CHECK_WINDOW_CLOSING: CheckWindow.ValueType  # 3
 Global___CheckWindow: _TypeAlias = CheckWindow  # noqa: Y015
+
+class _CheckAnswerType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CheckAnswerTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CheckAnswerType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CHECK_ANSWER_TYPE_UNSPECIFIED: _CheckAnswerType.ValueType  # 0
+    CHECK_ANSWER_TYPE_YES_NO: _CheckAnswerType.ValueType  # 1
+    """Every call is answered yes or no."""
+    CHECK_ANSWER_TYPE_YES_NO_NOT_APPLICABLE: _CheckAnswerType.ValueType  # 2
+    """A call may also be "not applicable" (left out of the score)."""
+
+class CheckAnswerType(_CheckAnswerType, metaclass=_CheckAnswerTypeEnumTypeWrapper): ...
+
+CHECK_ANSWER_TYPE_UNSPECIFIED: CheckAnswerType.ValueType  # 0
+CHECK_ANSWER_TYPE_YES_NO: CheckAnswerType.ValueType  # 1
+"""Every call is answered yes or no."""
+CHECK_ANSWER_TYPE_YES_NO_NOT_APPLICABLE: CheckAnswerType.ValueType  # 2
+"""A call may also be "not applicable" (left out of the score)."""
+Global___CheckAnswerType: _TypeAlias = CheckAnswerType  # noqa: Y015
 
 @_typing.final
 class Agent(_message.Message):
@@ -241,6 +283,8 @@ class Campaign(_message.Message):
     AGENT_CHANNEL_FIELD_NUMBER: _builtins.int
     OPENING_PARTY_FIELD_NUMBER: _builtins.int
     COMPANY_NAME_FIELD_NUMBER: _builtins.int
+    EVALUATOR_FIELD_NUMBER: _builtins.int
+    CLAUDE_MODEL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     name: _builtins.str
@@ -259,6 +303,12 @@ class Campaign(_message.Message):
     """The name agents greet with ("thank you for calling <company>"): evidence
     for which speaker is the agent. Empty: the organisation name is not assumed.
     """
+    evaluator: Global___Evaluator.ValueType
+    """Who answers the checks: Claude, or the offline evaluator."""
+    claude_model: _builtins.str
+    """The Claude model the campaign's calls are evaluated with (empty: the
+    analysis service's default).
+    """
     @_builtins.property
     def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Check]: ...
     def __init__(
@@ -274,10 +324,12 @@ class Campaign(_message.Message):
         agent_channel: Global___AudioChannel.ValueType = ...,
         opening_party: _common_pb2.Speaker.ValueType = ...,
         company_name: _builtins.str = ...,
+        evaluator: Global___Evaluator.ValueType = ...,
+        claude_model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_channel", b"agent_channel", "auto_processing", b"auto_processing", "checks", b"checks", "company_name", b"company_name", "flag_threshold", b"flag_threshold", "id", b"id", "name", b"name", "opening_party", b"opening_party", "org_id", b"org_id", "transcription_provider", b"transcription_provider"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_channel", b"agent_channel", "auto_processing", b"auto_processing", "checks", b"checks", "claude_model", b"claude_model", "company_name", b"company_name", "evaluator", b"evaluator", "flag_threshold", b"flag_threshold", "id", b"id", "name", b"name", "opening_party", b"opening_party", "org_id", b"org_id", "transcription_provider", b"transcription_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -298,6 +350,9 @@ class Check(_message.Message):
     SPEAKER_FIELD_NUMBER: _builtins.int
     PHRASES_FIELD_NUMBER: _builtins.int
     WINDOW_FIELD_NUMBER: _builtins.int
+    ANSWER_TYPE_FIELD_NUMBER: _builtins.int
+    KEYWORDS_FIELD_NUMBER: _builtins.int
+    APPLIES_WHEN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     question: _builtins.str
@@ -308,9 +363,23 @@ class Check(_message.Message):
     """A failed critical check flags the call whatever its score."""
     speaker: _common_pb2.Speaker.ValueType
     window: Global___CheckWindow.ValueType
+    answer_type: Global___CheckAnswerType.ValueType
+    """Whether the check may be answered "not applicable"."""
     @_builtins.property
     def phrases(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Hints for the offline evaluator: any of these phrases satisfies the check."""
+
+    @_builtins.property
+    def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Hints for the offline evaluator: all of these words said in one turn of
+        the check's speaker, in any order, also satisfy the check.
+        """
+
+    @_builtins.property
+    def applies_when(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Hint for the offline evaluator on a YES_NO_NOT_APPLICABLE check: it
+        applies only when someone says one of these phrases.
+        """
 
     def __init__(
         self,
@@ -324,10 +393,13 @@ class Check(_message.Message):
         speaker: _common_pb2.Speaker.ValueType = ...,
         phrases: _abc.Iterable[_builtins.str] | None = ...,
         window: Global___CheckWindow.ValueType = ...,
+        answer_type: Global___CheckAnswerType.ValueType = ...,
+        keywords: _abc.Iterable[_builtins.str] | None = ...,
+        applies_when: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "critical", b"critical", "id", b"id", "name", b"name", "phrases", b"phrases", "question", b"question", "speaker", b"speaker", "weight", b"weight", "window", b"window"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_type", b"answer_type", "applies_when", b"applies_when", "category", b"category", "critical", b"critical", "id", b"id", "keywords", b"keywords", "name", b"name", "phrases", b"phrases", "question", b"question", "speaker", b"speaker", "weight", b"weight", "window", b"window"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -276,7 +276,12 @@ class AnalysisRequested(_message.Message):
 
     HEADER_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
+    PREFER_BATCH_FIELD_NUMBER: _builtins.int
     transcript_version: _builtins.int
+    prefer_batch: _builtins.bool
+    """Bulk re-analysis: a Claude campaign's request may wait for the Message
+    Batches API (half price, results within hours) instead of running at once.
+    """
     @_builtins.property
     def header(self) -> Global___EventHeader: ...
     def __init__(
@@ -284,10 +289,11 @@ class AnalysisRequested(_message.Message):
         *,
         header: Global___EventHeader | None = ...,
         transcript_version: _builtins.int = ...,
+        prefer_batch: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "transcript_version", b"transcript_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "prefer_batch", b"prefer_batch", "transcript_version", b"transcript_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

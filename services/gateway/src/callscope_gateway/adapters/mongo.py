@@ -402,4 +402,9 @@ def _agent(document: Document) -> Agent:
 
 
 def _check(definition: Document) -> CheckDefinition:
-    return CheckDefinition(**{**definition, "phrases": tuple(definition.get("phrases", ()))})
+    hints = {name: tuple(definition.get(name, ())) for name in _CHECK_HINT_LISTS}
+    return CheckDefinition(**{**definition, **hints})
+
+
+# The check fields stored as lists (BSON has no tuples).
+_CHECK_HINT_LISTS = ("phrases", "keywords", "applies_when")

@@ -18,6 +18,7 @@ from typing import Literal
 
 CheckSpeaker = Literal["AGENT", "CUSTOMER", "ANY"]
 CheckWindow = Literal["ANYWHERE", "OPENING", "CLOSING"]
+CheckAnswerType = Literal["YES_NO", "YES_NO_NOT_APPLICABLE"]
 
 DEFAULT_FLAG_THRESHOLD = 70.0
 
@@ -35,6 +36,11 @@ class CheckDefinition:
     speaker: CheckSpeaker
     phrases: tuple[str, ...]
     window: CheckWindow
+    answer_type: CheckAnswerType = "YES_NO"
+    # All of these words in one turn of the check's speaker also satisfy the check.
+    keywords: tuple[str, ...] = ()
+    # A YES_NO_NOT_APPLICABLE check applies only when someone says one of these.
+    applies_when: tuple[str, ...] = ()
 
 
 DEFAULT_CHECKS: tuple[CheckDefinition, ...] = (

@@ -62,7 +62,12 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         "auto_processing": campaign.auto_processing,
         **transcription_settings_view(campaign.transcription),
         "checks": [
-            {**dataclasses.asdict(check), "phrases": list(check.phrases)}
+            {
+                **dataclasses.asdict(check),
+                "phrases": list(check.phrases),
+                "keywords": list(check.keywords),
+                "applies_when": list(check.applies_when),
+            }
             for check in campaign.checks
         ],
     }

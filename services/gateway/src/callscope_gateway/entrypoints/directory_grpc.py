@@ -125,4 +125,7 @@ def check_to_proto(check: CheckDefinition) -> directory_pb2.Check:
         speaker=common_pb2.Speaker.Value(f"SPEAKER_{check.speaker}"),
         phrases=list(check.phrases),
         window=directory_pb2.CheckWindow.Value(f"CHECK_WINDOW_{check.window}"),
+        answer_type=directory_pb2.CheckAnswerType.Value(f"CHECK_ANSWER_TYPE_{check.answer_type}"),
+        keywords=list(check.keywords),
+        applies_when=list(check.applies_when),
     )
