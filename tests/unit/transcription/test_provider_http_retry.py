@@ -11,11 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from callscope_common.backoff import Backoff, retry_after_seconds
 from callscope_transcription.adapters.http_retry import (
-    Backoff,
     ProviderHttp,
     RequestFactory,
-    retry_after_seconds,
     stream_file,
 )
 from callscope_transcription.domain.errors import ProviderError

@@ -6,13 +6,11 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from callscope_common.backoff import Backoff, retry_after_seconds
 
 from callscope_transcription.domain.errors import ProviderError
 
@@ -32,38 +30,6 @@ _AUDIO_STATUSES = frozenset({415, 422})
 _DETAIL_LIMIT = 300
 _TRY_LATER = "try again later or switch the campaign to another provider"
 _FILE_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with full jitter, and the longest Retry-After we agree to wait."""
-
-    base_s: float = 1.0
-    max_s: float = 30.0
-    max_retry_after_s: float = 120.0
-
-    def delay(self, attempt: int, fraction: float) -> float:
-        """The wait after the attempt-th failure: fraction (0-1) of base * 2^(attempt-1), capped."""
-        ceiling = min(self.max_s, self.base_s * 2.0 ** max(attempt - 1, 0))
-        return max(0.0, min(fraction, 1.0)) * ceiling
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP-date); None if absent."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 async def stream_file(path: Path, chunk_size: int = _FILE_CHUNK) -> AsyncIterator[bytes]:
@@ -203,10 +169,7 @@ class ProviderHttp:
         self, request: httpx.Request, attempt: int, response: httpx.Response | None, why: str
     ) -> None:
         asked = retry_after_seconds(response.headers.get("retry-after")) if response else None
-        if asked is not None:
-            delay = min(asked, self._backoff.max_retry_after_s)
-        else:
-            delay = self._backoff.delay(attempt, self._fraction())
+        delay = self._backoff.wait(attempt, self._fraction(), asked)
         logger.warning(
             "provider request failed; retrying",
             extra={
