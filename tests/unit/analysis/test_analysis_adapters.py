@@ -20,6 +20,7 @@ from callscope_analysis.adapters.protobuf import (
     transcript_from_pb,
 )
 from callscope_analysis.domain.model import (
+    AnswerType,
     Check,
     CheckAnswer,
     CheckResult,
@@ -30,6 +31,7 @@ from callscope_analysis.domain.model import (
     NewAnalysis,
     PartyTalk,
     Speaker,
+    TokenUsage,
 )
 from callscope_analysis.ports import CampaignNotFoundError, TranscriptNotFoundError
 from callscope_analysis.settings import AnalysisSettings
@@ -127,6 +129,7 @@ def test_the_stored_document_has_the_documented_shape() -> None:
         "results",
         "created_at",
         "conversation",
+        "usage",
     }
     assert (document["_id"], document["version"], document["transcript_version"]) == (
         "analysis-1",
@@ -144,8 +147,13 @@ def test_the_stored_document_has_the_documented_shape() -> None:
         "speaker": "AGENT",
         "phrases": ["thank you for calling", "welcome to"],
         "window": "OPENING",
+        "answer_type": "YES_NO",
+        "keywords": [],
+        "applies_when": [],
     }
     assert first["answer"] == "YES"
+    assert (first["needs_review"], first["review_reason"]) == (False, "")
+    assert document["usage"] is None
     assert first["evidence"] == {
         "quote": "Thank you for calling City Energy.",
         "speaker": "AGENT",
@@ -191,6 +199,63 @@ def test_conversation_figures_survive_storage_and_protobuf() -> None:
     ]
     assert (message.longest_silence_seconds, message.interruptions) == (42.0, 2)
     assert message.overlap_seconds == 1.25
+
+
+def test_review_marks_token_usage_and_new_check_fields_survive_storage_and_protobuf() -> None:
+    check = replace(
+        TONE,
+        answer_type=AnswerType.YES_NO_NOT_APPLICABLE,
+        keywords=("refund", "processed"),
+        applies_when=("complaint",),
+    )
+    unverified = CheckResult(
+        check=check,
+        answer=CheckAnswer.YES,
+        passed=False,
+        confidence=0.8,
+        evidence=None,
+        reasoning="the agent apologised",
+        needs_review=True,
+        review_reason="the quoted evidence is not in the transcript",
+    )
+    usage = TokenUsage(
+        model="claude-sonnet-4-5",
+        input_tokens=120,
+        output_tokens=300,
+        cache_creation_input_tokens=2048,
+        cache_read_input_tokens=4096,
+        requests=2,
+        cost_usd=0.0144,
+    )
+    new = replace(
+        new_analysis(),
+        evaluator="claude",
+        usage=usage,
+        evaluation=replace(new_analysis().evaluation, results=(unverified,)),
+    )
+
+    stored = analysis_from_document(analysis_to_document(new, "analysis-1", 1))
+    message = analysis_to_pb(stored)
+
+    assert stored.results == (unverified,) and stored.usage == usage
+    assert stored.summary().model == "claude-sonnet-4-5"
+    result = message.results[0]
+    assert (result.needs_review, result.review_reason) == (True, unverified.review_reason)
+    assert list(result.check.keywords) == ["refund", "processed"]
+    assert list(result.check.applies_when) == ["complaint"]
+    assert result.check.answer_type == directory_pb2.CHECK_ANSWER_TYPE_YES_NO_NOT_APPLICABLE
+    assert (message.usage.cache_read_input_tokens, message.usage.requests) == (4096, 2)
+    assert (message.usage.cost_usd, message.usage.cost_known) == (0.0144, True)
+
+
+def test_an_unknown_price_is_served_as_unknown_not_as_free() -> None:
+    usage = TokenUsage(model="claude-future-9", input_tokens=10, requests=1, cost_usd=None)
+    message = analysis_to_pb(
+        analysis_from_document(
+            analysis_to_document(replace(new_analysis(), usage=usage), "analysis-1", 1)
+        )
+    )
+    assert (message.usage.cost_known, message.usage.cost_usd) == (False, 0.0)
 
 
 def test_a_naive_stored_time_is_read_as_utc() -> None:

@@ -59,6 +59,9 @@ def test_every_field_maps_onto_the_contract() -> None:
                 **dataclasses.asdict(check),
                 "speaker": common_pb2.Speaker.Value(f"SPEAKER_{check.speaker}"),
                 "window": directory_pb2.CheckWindow.Value(f"CHECK_WINDOW_{check.window}"),
+                "answer_type": directory_pb2.CheckAnswerType.Value(
+                    f"CHECK_ANSWER_TYPE_{check.answer_type}"
+                ),
             }
         )
         assert message.id == check.id

@@ -14,6 +14,7 @@ from callscope_analysis.adapters.protobuf import campaign_from_pb
 from callscope_analysis.bootstrap import AnalysisService, bootstrap
 from callscope_analysis.domain.model import (
     Analysis,
+    AnalysisSummary,
     Campaign,
     CheckAnswer,
     NewAnalysis,
@@ -119,6 +120,7 @@ class FakeAnalysisStore:
             results=analysis.evaluation.results,
             created_at=analysis.created_at,
             conversation=analysis.conversation,
+            usage=analysis.usage,
         )
         self.analyses.append(stored)
         return stored, True
@@ -128,6 +130,10 @@ class FakeAnalysisStore:
         if version:
             matching = [a for a in matching if a.version == version]
         return max(matching, key=lambda a: a.version, default=None)
+
+    async def list_versions(self, org_id: str, call_id: str) -> list[AnalysisSummary]:
+        matching = [a for a in self.analyses if (a.org_id, a.call_id) == (org_id, call_id)]
+        return [a.summary() for a in sorted(matching, key=lambda a: -a.version)]
 
     async def delete_call(self, org_id: str, call_id: str) -> int:
         before = len(self.analyses)

@@ -65,6 +65,17 @@ class VersionedCollection:
             query["version"] = version
         return await self._collection.find_one(query, sort=[("version", DESCENDING)])
 
+    async def list(
+        self, org_id: str, call_id: str, projection: Document | None = None
+    ) -> list[Document]:
+        """Every version of a call's documents, newest first; other organisations see nothing."""
+        cursor = self._collection.find(
+            {"call_id": call_id, "org_id": org_id},
+            projection=projection,
+            sort=[("version", DESCENDING)],
+        )
+        return [document async for document in cursor]
+
     async def delete_call(self, org_id: str, call_id: str) -> int:
         """Deletes every version of a call's documents; returns how many there were."""
         result = await self._collection.delete_many({"call_id": call_id, "org_id": org_id})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
+import anthropic
 from aiokafka import AIOKafkaProducer
 from callscope.v1 import events_pb2
 from callscope_common.grpc_server import create_channel
@@ -13,10 +14,12 @@ from callscope_common.kafka import create_producer
 from callscope_common.mongo import create_mongo_client, service_database
 
 from callscope_analysis import handlers
+from callscope_analysis.adapters.claude import ClaudeConfig, ClaudeEvaluator
 from callscope_analysis.adapters.grpc_clients import GrpcCampaignDirectory, GrpcTranscriptSource
 from callscope_analysis.adapters.mongo import MongoAnalysisStore
+from callscope_analysis.domain.diff import AnalysisDiff
 from callscope_analysis.domain.evaluator import PhraseEvaluator
-from callscope_analysis.domain.model import Analysis
+from callscope_analysis.domain.model import Analysis, AnalysisSummary, EvaluatorKind
 from callscope_analysis.handlers import Clock, utc_now
 from callscope_analysis.ports import (
     AnalysisStore,
@@ -38,7 +41,9 @@ class AnalysisService:
     directory: CampaignDirectory
     store: AnalysisStore
     publisher: Publisher
-    evaluator: CheckEvaluator = field(default_factory=PhraseEvaluator)
+    evaluators: Mapping[EvaluatorKind, CheckEvaluator] = field(
+        default_factory=lambda: {EvaluatorKind.LOCAL: PhraseEvaluator()}
+    )
     clock: Clock = utc_now
 
     async def handle_call_transcribed(self, event: events_pb2.CallTranscribed) -> None:
@@ -57,7 +62,7 @@ class AnalysisService:
             directory=self.directory,
             store=self.store,
             publisher=self.publisher,
-            evaluator=self.evaluator,
+            evaluators=self.evaluators,
             clock=self.clock,
         )
 
@@ -71,6 +76,22 @@ class AnalysisService:
             store=self.store, org_id=org_id, call_id=call_id, version=version
         )
 
+    async def list_analyses(self, *, org_id: str, call_id: str) -> list[AnalysisSummary]:
+        """Every analysis version of a call, newest first."""
+        return await handlers.list_analyses(store=self.store, org_id=org_id, call_id=call_id)
+
+    async def compare_analyses(
+        self, *, org_id: str, call_id: str, from_version: int, to_version: int
+    ) -> AnalysisDiff | None:
+        """What changed between two analysis versions of a call."""
+        return await handlers.compare_analyses(
+            store=self.store,
+            org_id=org_id,
+            call_id=call_id,
+            from_version=from_version,
+            to_version=to_version,
+        )
+
 
 def bootstrap(
     *,
@@ -78,17 +99,53 @@ def bootstrap(
     directory: CampaignDirectory,
     store: AnalysisStore,
     publisher: Publisher,
-    evaluator: CheckEvaluator | None = None,
+    evaluators: Mapping[EvaluatorKind, CheckEvaluator] | None = None,
     clock: Clock = utc_now,
 ) -> AnalysisService:
-    """The analysis use cases wired to the given adapters (the offline evaluator by default)."""
+    """The analysis use cases wired to the given adapters (only the offline evaluator by
+    default)."""
     return AnalysisService(
         transcripts=transcripts,
         directory=directory,
         store=store,
         publisher=publisher,
-        evaluator=evaluator if evaluator is not None else PhraseEvaluator(),
+        evaluators=evaluators
+        if evaluators is not None
+        else {EvaluatorKind.LOCAL: PhraseEvaluator()},
         clock=clock,
+    )
+
+
+def build_evaluators(
+    settings: AnalysisSettings, claude: anthropic.AsyncAnthropic | None
+) -> dict[EvaluatorKind, CheckEvaluator]:
+    """The offline evaluator, and Claude when the deployment has a key for it."""
+    evaluators: dict[EvaluatorKind, CheckEvaluator] = {EvaluatorKind.LOCAL: PhraseEvaluator()}
+    if claude is not None:
+        evaluators[EvaluatorKind.CLAUDE] = ClaudeEvaluator(
+            client=claude,
+            config=ClaudeConfig(
+                default_model=settings.claude_model,
+                max_tokens=settings.claude_max_tokens,
+                checks_per_request=settings.claude_checks_per_request,
+                max_attempts=settings.claude_max_attempts,
+                max_concurrency=settings.claude_max_concurrency,
+            ),
+        )
+    return evaluators
+
+
+def create_claude_client(settings: AnalysisSettings) -> anthropic.AsyncAnthropic | None:
+    """The Anthropic client, or None without an API key. Its own retries are off: the
+    evaluator retries by the platform's backoff rule."""
+    key = settings.anthropic_api_key.get_secret_value()
+    if not key:
+        return None
+    return anthropic.AsyncAnthropic(
+        api_key=key,
+        base_url=settings.anthropic_base_url or None,
+        max_retries=0,
+        timeout=settings.claude_timeout_s,
     )
 
 
@@ -100,6 +157,7 @@ class Infrastructure:
     transcripts: GrpcTranscriptSource
     directory: GrpcCampaignDirectory
     producer: AIOKafkaProducer
+    claude: anthropic.AsyncAnthropic | None
 
 
 @contextlib.asynccontextmanager
@@ -120,9 +178,14 @@ async def connect(settings: AnalysisSettings) -> AsyncIterator[Infrastructure]:
         await producer.start()
         stack.push_async_callback(producer.stop)
 
+        claude = create_claude_client(settings)
+        if claude is not None:
+            stack.push_async_callback(claude.close)
+
         yield Infrastructure(
             store=store,
             transcripts=GrpcTranscriptSource(transcripts_channel),
             directory=GrpcCampaignDirectory(directory_channel),
             producer=producer,
+            claude=claude,
         )

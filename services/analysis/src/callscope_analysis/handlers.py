@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from callscope.v1 import common_pb2, events_pb2
 from callscope_common.events import new_header
 
 from callscope_analysis.domain.conversation import conversation_stats
-from callscope_analysis.domain.model import Analysis, NewAnalysis
+from callscope_analysis.domain.diff import AnalysisDiff, compare
+from callscope_analysis.domain.model import (
+    Analysis,
+    AnalysisSummary,
+    EvaluatorKind,
+    NewAnalysis,
+)
 from callscope_analysis.domain.scoring import score_and_flag
 from callscope_analysis.ports import (
     AnalysisStore,
     CampaignDirectory,
     CampaignNotFoundError,
     CheckEvaluator,
+    EvaluatorUnavailableError,
     Publisher,
     TranscriptNotFoundError,
     TranscriptSource,
@@ -46,11 +53,12 @@ async def analyse_call(
     directory: CampaignDirectory,
     store: AnalysisStore,
     publisher: Publisher,
-    evaluator: CheckEvaluator,
+    evaluators: Mapping[EvaluatorKind, CheckEvaluator],
     clock: Clock = utc_now,
 ) -> None:
-    """Evaluates the campaign's checks on a transcript version, stores a new analysis
-    version and announces it; reports a FAILED status when the inputs are missing."""
+    """Evaluates the campaign's checks on a transcript version with the campaign's evaluator,
+    stores a new analysis version and announces it; reports a FAILED status with a reason
+    when the inputs are missing or the evaluator cannot answer."""
     existing = await store.find_by_source_event(header.event_id)
     if existing is not None:
         logger.info(
@@ -94,8 +102,21 @@ async def analyse_call(
         )
         return
 
+    evaluator = evaluators.get(campaign.evaluator)
+    if evaluator is None:
+        await _fail(publisher, header, _not_set_up(campaign.evaluator))
+        return
+    try:
+        outcome = await evaluator.assess(transcript, campaign)
+    except EvaluatorUnavailableError as error:
+        logger.warning(
+            "evaluator could not answer",
+            extra={"evaluator": evaluator.name, "detail": error.detail},
+        )
+        await _fail(publisher, header, error.reason)
+        return
     evaluation = score_and_flag(
-        evaluator.evaluate(transcript, campaign.checks),
+        outcome.results,
         campaign.flag_threshold,
         roles_need_review=transcript.roles_need_review,
     )
@@ -106,10 +127,11 @@ async def analyse_call(
             campaign_id=header.campaign_id,
             transcript_version=transcript.version,
             source_event_id=header.event_id,
-            evaluator=evaluator.name,
+            evaluator=outcome.evaluator,
             evaluation=evaluation,
             created_at=clock(),
             conversation=conversation_stats(transcript),
+            usage=outcome.usage,
         )
     )
     logger.info(
@@ -138,6 +160,39 @@ async def get_analysis(
     if not org_id or not call_id or version < 0:
         return None
     return await store.get(org_id, call_id, version)
+
+
+async def list_analyses(
+    *, store: AnalysisStore, org_id: str, call_id: str
+) -> list[AnalysisSummary]:
+    """Every analysis version of a call in this organisation, newest first (none: empty)."""
+    if not org_id or not call_id:
+        return []
+    return await store.list_versions(org_id, call_id)
+
+
+async def compare_analyses(
+    *, store: AnalysisStore, org_id: str, call_id: str, from_version: int, to_version: int
+) -> AnalysisDiff | None:
+    """What changed from one analysis version to another (0 as to_version: the latest);
+    None when either version does not exist."""
+    if from_version < 1 or to_version < 0:
+        return None
+    before = await get_analysis(store=store, org_id=org_id, call_id=call_id, version=from_version)
+    after = await get_analysis(store=store, org_id=org_id, call_id=call_id, version=to_version)
+    if before is None or after is None:
+        return None
+    return compare(before, after)
+
+
+def _not_set_up(kind: EvaluatorKind) -> str:
+    if kind is EvaluatorKind.CLAUDE:
+        return (
+            "the campaign evaluates calls with Claude, but this deployment has no Claude API "
+            "key (ANALYSIS_ANTHROPIC_API_KEY): set it, or switch the campaign's evaluator to "
+            "local, then run the analysis again"
+        )
+    return f"the evaluator '{kind.value}' is not available on this deployment"
 
 
 def _call_analyzed(header: events_pb2.EventHeader, analysis: Analysis) -> events_pb2.CallAnalyzed:

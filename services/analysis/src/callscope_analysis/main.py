@@ -9,7 +9,7 @@ from callscope_common.kafka import EventConsumer, EventPublisher
 from callscope_common.lifecycle import run_until_shutdown
 from callscope_common.logging import configure_logging
 
-from callscope_analysis.bootstrap import bootstrap, connect
+from callscope_analysis.bootstrap import bootstrap, build_evaluators, connect
 from callscope_analysis.entrypoints import grpc as grpc_entrypoint
 from callscope_analysis.entrypoints.kafka import subscriptions
 from callscope_analysis.settings import AnalysisSettings
@@ -26,6 +26,7 @@ async def serve(settings: AnalysisSettings) -> None:
             directory=infrastructure.directory,
             store=infrastructure.store,
             publisher=EventPublisher(infrastructure.producer),
+            evaluators=build_evaluators(settings, infrastructure.claude),
         )
         server, health = create_server(settings.grpc_port)
         grpc_entrypoint.add_to_server(server, service)
@@ -35,6 +36,7 @@ async def serve(settings: AnalysisSettings) -> None:
             group_id=settings.consumer_group,
             subscriptions=subscriptions(service),
             producer=infrastructure.producer,
+            max_in_flight=settings.max_in_flight_calls,
         )
         await mark_serving(health, grpc_entrypoint.SERVICE_NAME)
         try:

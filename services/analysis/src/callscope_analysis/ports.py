@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from google.protobuf import message as protobuf_message
 
 from callscope_analysis.domain.model import (
     Analysis,
+    AnalysisSummary,
     Campaign,
-    Check,
-    CheckResult,
+    EvaluatorOutcome,
     NewAnalysis,
     Transcript,
 )
@@ -23,6 +22,16 @@ class TranscriptNotFoundError(LookupError):
 
 class CampaignNotFoundError(LookupError):
     """The campaign does not exist (or belongs to another organisation)."""
+
+
+class EvaluatorUnavailableError(RuntimeError):
+    """The evaluator could not answer: `reason` is for people (shown on the call, no secrets),
+    `detail` is the service's own message, for the logs."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
 
 
 class TranscriptSource(Protocol):
@@ -52,6 +61,9 @@ class AnalysisStore(Protocol):
     async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
         """An analysis version of a call in this organisation (0 = the latest)."""
 
+    async def list_versions(self, org_id: str, call_id: str) -> list[AnalysisSummary]:
+        """Every analysis version of a call in this organisation, newest first."""
+
     async def delete_call(self, org_id: str, call_id: str) -> int:
         """Removes every version of a call's analyses; returns how many were removed."""
 
@@ -61,10 +73,11 @@ class CheckEvaluator(Protocol):
 
     @property
     def name(self) -> str:
-        """Recorded with each analysis as `evaluator` ("local", later "claude")."""
+        """Recorded with each analysis as `evaluator` ("local" or "claude")."""
 
-    def evaluate(self, transcript: Transcript, checks: Sequence[Check]) -> tuple[CheckResult, ...]:
-        """Every check's result, in the order of the checks."""
+    async def assess(self, transcript: Transcript, campaign: Campaign) -> EvaluatorOutcome:
+        """Every check's result in the order of the campaign's checks, and what it cost;
+        raises EvaluatorUnavailableError when it cannot answer."""
 
 
 class Publisher(Protocol):

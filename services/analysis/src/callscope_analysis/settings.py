@@ -14,8 +14,22 @@ class AnalysisSettings(InfraSettings):
 
     grpc_port: int = 50054
     consumer_group: str = "analysis"
+    # Calls analysed at once (one per partition, each partition still in order): Claude
+    # requests wait on the network, so a few in flight keep the stage busy.
+    max_in_flight_calls: int = Field(default=4, ge=1, le=64)
     directory_addr: str = Field(validation_alias="DIRECTORY_ADDR")
     transcripts_addr: str = Field(validation_alias="TRANSCRIPTS_ADDR")
+
+    # Claude: the campaigns whose evaluator is "claude" need a key; without one they fail
+    # with a reason that says so. base_url is for tests and proxies (empty: the SDK's default).
+    anthropic_api_key: SecretStr = SecretStr("")
+    anthropic_base_url: str = ""
+    claude_model: str = "claude-sonnet-4-5"
+    claude_max_tokens: int = Field(default=4096, ge=256, le=64000)
+    claude_checks_per_request: int = Field(default=15, ge=1, le=100)
+    claude_max_attempts: int = Field(default=5, ge=1, le=20)
+    claude_max_concurrency: int = Field(default=4, ge=1, le=256)
+    claude_timeout_s: float = Field(default=120.0, gt=0)
 
     # Analysis never touches object storage, so it does not demand S3 credentials
     # (a Deployment should not need a Secret it never uses).

@@ -9,6 +9,7 @@ event from adding a second version.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
@@ -18,6 +19,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from callscope_analysis.domain.model import (
     Analysis,
+    AnalysisSummary,
+    AnswerType,
     Check,
     CheckAnswer,
     CheckResult,
@@ -27,6 +30,7 @@ from callscope_analysis.domain.model import (
     NewAnalysis,
     PartyTalk,
     Speaker,
+    TokenUsage,
 )
 
 Document = dict[str, Any]
@@ -80,6 +84,11 @@ class MongoAnalysisStore:
         document = await self._versions.get(org_id, call_id, version)
         return analysis_from_document(document) if document is not None else None
 
+    async def list_versions(self, org_id: str, call_id: str) -> list[AnalysisSummary]:
+        """Every analysis version of a call in this organisation, newest first."""
+        documents = await self._versions.list(org_id, call_id, projection=_SUMMARY_FIELDS)
+        return [_summary_from_document(document) for document in documents]
+
     async def delete_call(self, org_id: str, call_id: str) -> int:
         """Removes every version of a call's analyses."""
         return await self._versions.delete_call(org_id, call_id)
@@ -103,7 +112,51 @@ def analysis_to_document(analysis: NewAnalysis, analysis_id: str, version: int) 
         "results": [_result_to_document(result) for result in evaluation.results],
         "created_at": analysis.created_at,
         "conversation": _conversation_to_document(analysis.conversation),
+        "usage": _usage_to_document(analysis.usage),
     }
+
+
+_SUMMARY_FIELDS: Document = {
+    field: 1
+    for field in ("version", "transcript_version", "evaluator", "score", "flagged", "created_at")
+} | {"usage.model": 1}
+
+
+def _summary_from_document(document: Document) -> AnalysisSummary:
+    usage = document.get("usage") or {}
+    return AnalysisSummary(
+        version=int(document["version"]),
+        transcript_version=int(document["transcript_version"]),
+        evaluator=document["evaluator"],
+        score=float(document["score"]),
+        flagged=bool(document["flagged"]),
+        created_at=_aware(document["created_at"]),
+        model=usage.get("model", ""),
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _usage_to_document(usage: TokenUsage | None) -> Document | None:
+    return None if usage is None else dataclasses.asdict(usage)
+
+
+def _usage_from_document(document: Document | None) -> TokenUsage | None:
+    if document is None:
+        return None
+    cost = document.get("cost_usd")
+    return TokenUsage(
+        model=document["model"],
+        input_tokens=int(document.get("input_tokens", 0)),
+        output_tokens=int(document.get("output_tokens", 0)),
+        cache_creation_input_tokens=int(document.get("cache_creation_input_tokens", 0)),
+        cache_read_input_tokens=int(document.get("cache_read_input_tokens", 0)),
+        requests=int(document.get("requests", 0)),
+        cost_usd=None if cost is None else float(cost),
+        batched=bool(document.get("batched", False)),
+    )
 
 
 def _conversation_to_document(stats: ConversationStats | None) -> Document | None:
@@ -150,9 +203,7 @@ def _conversation_from_document(document: Document | None) -> ConversationStats 
 
 def analysis_from_document(document: Document) -> Analysis:
     """The analysis a stored document holds."""
-    created_at: dt.datetime = document["created_at"]
-    if created_at.tzinfo is None:
-        created_at = created_at.replace(tzinfo=dt.UTC)
+    created_at = _aware(document["created_at"])
     return Analysis(
         id=str(document["_id"]),
         call_id=document["call_id"],
@@ -168,6 +219,7 @@ def analysis_from_document(document: Document) -> Analysis:
         results=tuple(_result_from_document(result) for result in document.get("results", [])),
         created_at=created_at,
         conversation=_conversation_from_document(document.get("conversation")),
+        usage=_usage_from_document(document.get("usage")),
     )
 
 
@@ -187,6 +239,8 @@ def _result_to_document(result: CheckResult) -> Document:
             "end": evidence.end,
         },
         "reasoning": result.reasoning,
+        "needs_review": result.needs_review,
+        "review_reason": result.review_reason,
     }
 
 
@@ -206,6 +260,8 @@ def _result_from_document(document: Document) -> CheckResult:
             end=float(evidence["end"]),
         ),
         reasoning=document.get("reasoning", ""),
+        needs_review=bool(document.get("needs_review", False)),
+        review_reason=document.get("review_reason", ""),
     )
 
 
@@ -220,6 +276,9 @@ def _check_to_document(check: Check) -> Document:
         "speaker": check.speaker.value,
         "phrases": list(check.phrases),
         "window": check.window.value,
+        "answer_type": check.answer_type.value,
+        "keywords": list(check.keywords),
+        "applies_when": list(check.applies_when),
     }
 
 
@@ -234,4 +293,7 @@ def _check_from_document(document: Document) -> Check:
         speaker=Speaker(document["speaker"]),
         phrases=tuple(document.get("phrases", [])),
         window=CheckWindow(document["window"]),
+        answer_type=AnswerType(document.get("answer_type", AnswerType.YES_NO.value)),
+        keywords=tuple(document.get("keywords", [])),
+        applies_when=tuple(document.get("applies_when", [])),
     )

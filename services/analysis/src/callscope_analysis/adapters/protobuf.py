@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from callscope.v1 import analyses_pb2, common_pb2, directory_pb2, transcripts_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from callscope_analysis.domain.diff import AnalysisDiff
 from callscope_analysis.domain.model import (
     Analysis,
+    AnalysisSummary,
+    AnswerType,
     Campaign,
     Check,
     CheckAnswer,
     CheckResult,
     CheckWindow,
     ConversationStats,
+    EvaluatorKind,
     Evidence,
     Segment,
     Speaker,
+    TokenUsage,
     Transcript,
     Word,
 )
@@ -34,6 +41,17 @@ _WINDOW_FROM_PB = {
     directory_pb2.CHECK_WINDOW_CLOSING: CheckWindow.CLOSING,
 }
 _WINDOW_TO_PB = {window: value for value, window in _WINDOW_FROM_PB.items()}
+
+_ANSWER_TYPE_FROM_PB = {
+    directory_pb2.CHECK_ANSWER_TYPE_YES_NO: AnswerType.YES_NO,
+    directory_pb2.CHECK_ANSWER_TYPE_YES_NO_NOT_APPLICABLE: AnswerType.YES_NO_NOT_APPLICABLE,
+}
+_ANSWER_TYPE_TO_PB = {answer_type: value for value, answer_type in _ANSWER_TYPE_FROM_PB.items()}
+
+_EVALUATOR_FROM_PB = {
+    directory_pb2.EVALUATOR_LOCAL: EvaluatorKind.LOCAL,
+    directory_pb2.EVALUATOR_CLAUDE: EvaluatorKind.CLAUDE,
+}
 
 _ANSWER_TO_PB = {
     CheckAnswer.YES: analyses_pb2.CHECK_ANSWER_YES,
@@ -88,6 +106,9 @@ def check_from_pb(check: directory_pb2.Check) -> Check:
         speaker=check_speaker_from_pb(check.speaker),
         phrases=tuple(check.phrases),
         window=_WINDOW_FROM_PB.get(check.window, CheckWindow.ANYWHERE),
+        answer_type=_ANSWER_TYPE_FROM_PB.get(check.answer_type, AnswerType.YES_NO),
+        keywords=tuple(check.keywords),
+        applies_when=tuple(check.applies_when),
     )
 
 
@@ -103,6 +124,9 @@ def check_to_pb(check: Check) -> directory_pb2.Check:
         speaker=_SPEAKER_TO_PB[check.speaker],
         phrases=list(check.phrases),
         window=_WINDOW_TO_PB[check.window],
+        answer_type=_ANSWER_TYPE_TO_PB[check.answer_type],
+        keywords=list(check.keywords),
+        applies_when=list(check.applies_when),
     )
 
 
@@ -113,6 +137,8 @@ def campaign_from_pb(campaign: directory_pb2.Campaign) -> Campaign:
         name=campaign.name,
         flag_threshold=campaign.flag_threshold,
         checks=tuple(check_from_pb(check) for check in campaign.checks),
+        evaluator=_EVALUATOR_FROM_PB.get(campaign.evaluator, EvaluatorKind.LOCAL),
+        claude_model=campaign.claude_model,
     )
 
 
@@ -123,6 +149,8 @@ def _result_to_pb(result: CheckResult) -> analyses_pb2.CheckResult:
         passed=result.passed,
         confidence=result.confidence,
         reasoning=result.reasoning,
+        needs_review=result.needs_review,
+        review_reason=result.review_reason,
     )
     if result.evidence is not None:
         message.evidence.CopyFrom(_evidence_to_pb(result.evidence))
@@ -138,10 +166,63 @@ def _evidence_to_pb(evidence: Evidence) -> analyses_pb2.Evidence:
     )
 
 
+def _timestamp(moment: dt.datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def summary_to_pb(summary: AnalysisSummary) -> analyses_pb2.AnalysisSummary:
+    """The `callscope.v1.AnalysisSummary` of a version."""
+    return analyses_pb2.AnalysisSummary(
+        version=summary.version,
+        transcript_version=summary.transcript_version,
+        evaluator=summary.evaluator,
+        score=summary.score,
+        flagged=summary.flagged,
+        created_at=_timestamp(summary.created_at),
+        model=summary.model,
+    )
+
+
+def diff_to_pb(diff: AnalysisDiff) -> analyses_pb2.AnalysisDiff:
+    """The `callscope.v1.AnalysisDiff` of two versions."""
+    message = analyses_pb2.AnalysisDiff(unchanged=diff.unchanged)
+    getattr(message, "from").CopyFrom(summary_to_pb(diff.before))
+    message.to.CopyFrom(summary_to_pb(diff.after))
+    for change in diff.changes:
+        entry = message.changes.add(
+            check_id=change.check_id,
+            name=change.name,
+            answer_changed=change.answer_changed,
+            definition_changed=change.definition_changed,
+        )
+        if change.before is not None:
+            entry.before.CopyFrom(_result_to_pb(change.before))
+        if change.after is not None:
+            entry.after.CopyFrom(_result_to_pb(change.after))
+    return message
+
+
+def _usage_to_pb(usage: TokenUsage | None) -> analyses_pb2.TokenUsage | None:
+    if usage is None:
+        return None
+    return analyses_pb2.TokenUsage(
+        model=usage.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_creation_input_tokens=usage.cache_creation_input_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+        requests=usage.requests,
+        cost_usd=usage.cost_usd or 0.0,
+        cost_known=usage.cost_usd is not None,
+        batched=usage.batched,
+    )
+
+
 def analysis_to_pb(analysis: Analysis) -> analyses_pb2.Analysis:
     """The `callscope.v1.Analysis` of a stored analysis."""
-    created_at = Timestamp()
-    created_at.FromDatetime(analysis.created_at)
+    created_at = _timestamp(analysis.created_at)
     return analyses_pb2.Analysis(
         id=analysis.id,
         call_id=analysis.call_id,
@@ -155,6 +236,8 @@ def analysis_to_pb(analysis: Analysis) -> analyses_pb2.Analysis:
         results=[_result_to_pb(result) for result in analysis.results],
         created_at=created_at,
         conversation=_conversation_to_pb(analysis.conversation),
+        usage=_usage_to_pb(analysis.usage),
+        campaign_id=analysis.campaign_id,
     )
 
 

@@ -16,8 +16,13 @@ normalised text, which tolerates the small slips of a speech recogniser
   call as one segment.
 - A phrase may be cut in two by the recogniser's segmentation, so two
   consecutive segments of the same speaker are also tried joined together.
-- A check without phrases cannot be judged here: NOT_APPLICABLE, left out of
-  the score.
+- Keywords: all of a check's keywords said in one stretch of the check's
+  speaker, in any order (each word allowed a recogniser's slip), satisfy the
+  check as a phrase does ("verify" ... "identity").
+- A YES_NO_NOT_APPLICABLE check with `applies_when` phrases applies only when
+  someone says one of them anywhere in the call; otherwise it is NOT_APPLICABLE.
+- A check without phrases or keywords cannot be judged here: NOT_APPLICABLE,
+  left out of the score.
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ from typing import ClassVar
 from rapidfuzz import fuzz
 
 from callscope_analysis.domain.model import (
+    AnswerType,
+    Campaign,
     Check,
     CheckAnswer,
     CheckResult,
     CheckWindow,
+    EvaluatorOutcome,
     Evidence,
     Segment,
     Speaker,
@@ -115,33 +123,57 @@ class PhraseEvaluator:
     edge_fraction: float = 0.3
     edge_turns: int = 3
 
+    async def assess(self, transcript: Transcript, campaign: Campaign) -> EvaluatorOutcome:
+        """The campaign's checks answered (the CheckEvaluator port); nothing is spent."""
+        return EvaluatorOutcome(self.name, self.evaluate(transcript, campaign.checks))
+
     def evaluate(self, transcript: Transcript, checks: Sequence[Check]) -> tuple[CheckResult, ...]:
         """Every check's result, in the order of the checks."""
         return tuple(self.evaluate_check(transcript, check) for check in checks)
 
     def evaluate_check(self, transcript: Transcript, check: Check) -> CheckResult:
         """One check's answer, confidence, evidence and reasoning."""
-        phrases = [(phrase, normalise(phrase)) for phrase in check.phrases]
-        phrases = [(phrase, normalised) for phrase, normalised in phrases if normalised]
-        if not phrases:
-            return CheckResult(
-                check=check,
-                answer=CheckAnswer.NOT_APPLICABLE,
-                passed=False,
-                confidence=0.0,
-                evidence=None,
-                reasoning=(
-                    "the offline evaluator needs hint phrases and this check has none; "
-                    "add phrases to the check to have it evaluated"
-                ),
+        phrases = _normalised_hints(check.phrases)
+        keywords = tuple(
+            dict.fromkeys(
+                word for _, hint in _normalised_hints(check.keywords) for word in hint.split()
             )
+        )
+        if not phrases and not keywords:
+            return _not_applicable(
+                check,
+                "the offline evaluator needs hint phrases or keywords and this check has none; "
+                "add some to the check to have it evaluated",
+            )
+        if check.answer_type is AnswerType.YES_NO_NOT_APPLICABLE and check.applies_when:
+            trigger = self._trigger(transcript, check)
+            if trigger is None:
+                examples = " or ".join(f"'{phrase}'" for phrase in check.applies_when[:2])
+                return _not_applicable(
+                    check, f"not applicable: nobody said anything like {examples}"
+                )
         candidates = list(self._candidates(transcript, check))
         best = _best_match(candidates, phrases)
         if best is not None and best.similarity >= self.match_threshold:
             return self._passed(check, best)
+        said = _keywords_said(candidates, keywords, self.match_threshold) if keywords else None
+        if said is not None:
+            return self._passed_on_keywords(check, said, keywords)
         return self._failed(
-            check, best, has_speech=bool(candidates), phrases=[phrase for phrase, _ in phrases]
+            check,
+            best,
+            has_speech=bool(candidates),
+            phrases=[phrase for phrase, _ in phrases],
+            keywords=keywords,
         )
+
+    def _trigger(self, transcript: Transcript, check: Check) -> _Match | None:
+        """Where someone said one of the check's applies_when phrases, if anyone did."""
+        anyone = Check(id=check.id, name=check.name, speaker=Speaker.ANY)
+        match = _best_match(
+            self._candidates(transcript, anyone), _normalised_hints(check.applies_when)
+        )
+        return match if match is not None and match.similarity >= self.match_threshold else None
 
     def _candidates(self, transcript: Transcript, check: Check) -> Iterator[_Candidate]:
         segments = sorted(transcript.segments, key=lambda segment: (segment.start, segment.end))
@@ -202,16 +234,47 @@ class PhraseEvaluator:
             reasoning=reasoning,
         )
 
+    def _passed_on_keywords(
+        self, check: Check, candidate: _Candidate, keywords: Sequence[str]
+    ) -> CheckResult:
+        listed = ", ".join(f"'{word}'" for word in keywords)
+        return CheckResult(
+            check=check,
+            answer=CheckAnswer.YES,
+            passed=True,
+            confidence=0.7,
+            evidence=Evidence(
+                quote=candidate.quote,
+                speaker=candidate.speaker,
+                start=candidate.start,
+                end=candidate.end,
+            ),
+            reasoning=(
+                f"{_who_said(candidate.speaker)} said {listed} together "
+                f"at {format_time(candidate.start)}"
+            ),
+        )
+
     def _failed(
-        self, check: Check, best: _Match | None, *, has_speech: bool, phrases: Sequence[str]
+        self,
+        check: Check,
+        best: _Match | None,
+        *,
+        has_speech: bool,
+        phrases: Sequence[str],
+        keywords: Sequence[str] = (),
     ) -> CheckResult:
         whom = _whom(check.speaker)
         where = _where(check.window)
         if not has_speech:
             reasoning = f"nothing was said by {whom} {where}"
         else:
-            examples = " or ".join(f"'{phrase}'" for phrase in phrases[:2])
-            reasoning = f"no phrase like {examples} from {whom} {where}"
+            wanted = []
+            if phrases:
+                wanted.append("no phrase like " + " or ".join(f"'{p}'" for p in phrases[:2]))
+            if keywords:
+                wanted.append("not all of " + ", ".join(f"'{word}'" for word in keywords))
+            reasoning = f"{' and '.join(wanted)} from {whom} {where}"
             if best is not None and best.similarity >= _NEAR_MISS:
                 reasoning += (
                     f"; the nearest was '{best.fragment}' at {format_time(best.candidate.start)}, "
@@ -238,6 +301,41 @@ class PhraseEvaluator:
         """0.9 when nothing resembles a phrase, down to 0.6 for a near miss."""
         distance = min(max((self.match_threshold - similarity) / self.match_threshold, 0.0), 1.0)
         return round(0.6 + 0.3 * distance, 2)
+
+
+def _normalised_hints(hints: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """Each hint with its normalised form, hints that normalise to nothing left out."""
+    pairs = ((hint, normalise(hint)) for hint in hints)
+    return tuple((hint, normalised) for hint, normalised in pairs if normalised)
+
+
+def _not_applicable(check: Check, reasoning: str) -> CheckResult:
+    return CheckResult(
+        check=check,
+        answer=CheckAnswer.NOT_APPLICABLE,
+        passed=False,
+        confidence=0.0,
+        evidence=None,
+        reasoning=reasoning,
+    )
+
+
+def _keywords_said(
+    candidates: Iterable[_Candidate], keywords: Sequence[str], threshold: float
+) -> _Candidate | None:
+    """The first stretch in which every keyword was said (a long word may be misheard a little)."""
+    for candidate in candidates:
+        words = candidate.normalised.split()
+        if all(_word_said(keyword, words, threshold) for keyword in keywords):
+            return candidate
+    return None
+
+
+def _word_said(keyword: str, words: Sequence[str], threshold: float) -> bool:
+    if keyword in words:
+        return True
+    # Short words are matched exactly: one letter changes their meaning ("no" / "so").
+    return len(keyword) >= 5 and any(fuzz.ratio(keyword, word) >= threshold for word in words)
 
 
 def _best_match(

@@ -35,6 +35,14 @@ class CheckAnswer(enum.StrEnum):
     NOT_APPLICABLE = "NOT_APPLICABLE"
 
 
+class AnswerType(enum.StrEnum):
+    """The answers a check allows."""
+
+    YES_NO = "YES_NO"
+    # The check may not apply to a call (e.g. "if the customer complained, ...").
+    YES_NO_NOT_APPLICABLE = "YES_NO_NOT_APPLICABLE"
+
+
 @dataclass(frozen=True)
 class Check:
     """A quality check exactly as it was defined when an analysis ran."""
@@ -48,16 +56,31 @@ class Check:
     speaker: Speaker = Speaker.ANY
     phrases: tuple[str, ...] = ()
     window: CheckWindow = CheckWindow.ANYWHERE
+    answer_type: AnswerType = AnswerType.YES_NO
+    # All of these words in one turn of the check's speaker also satisfy it.
+    keywords: tuple[str, ...] = ()
+    # A YES_NO_NOT_APPLICABLE check applies only when someone says one of these.
+    applies_when: tuple[str, ...] = ()
+
+
+class EvaluatorKind(enum.StrEnum):
+    """Who answers a campaign's checks."""
+
+    LOCAL = "local"
+    CLAUDE = "claude"
 
 
 @dataclass(frozen=True)
 class Campaign:
-    """The campaign settings analysis needs: its checks and its flag threshold."""
+    """The campaign settings analysis needs: its checks, flag threshold and evaluator."""
 
     id: str
     name: str
     flag_threshold: float
     checks: tuple[Check, ...]
+    evaluator: EvaluatorKind = EvaluatorKind.LOCAL
+    # Empty: the service's default model.
+    claude_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +138,11 @@ class Evidence:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The evaluator's verdict on one check."""
+    """The evaluator's verdict on one check.
+
+    `needs_review` marks an answer that could not be verified (its evidence is not
+    in the transcript): it never counts as passed, and the call is flagged.
+    """
 
     check: Check
     answer: CheckAnswer
@@ -123,6 +150,32 @@ class CheckResult:
     confidence: float
     evidence: Evidence | None
     reasoning: str
+    needs_review: bool = False
+    review_reason: str = ""
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """What a Claude evaluation consumed over all its requests, and its list-price cost."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    requests: int = 0
+    # None when the model has no price in the service's table.
+    cost_usd: float | None = None
+    batched: bool = False
+
+
+@dataclass(frozen=True)
+class EvaluatorOutcome:
+    """An evaluator's results for a call's checks, in their order, and what it cost."""
+
+    evaluator: str
+    results: tuple[CheckResult, ...]
+    usage: TokenUsage | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +228,33 @@ class Analysis:
     results: tuple[CheckResult, ...]
     created_at: dt.datetime
     conversation: ConversationStats | None = None
+    usage: TokenUsage | None = None
+
+    def summary(self) -> AnalysisSummary:
+        """The version's summary line."""
+        return AnalysisSummary(
+            version=self.version,
+            transcript_version=self.transcript_version,
+            evaluator=self.evaluator,
+            score=self.score,
+            flagged=self.flagged,
+            created_at=self.created_at,
+            model=self.usage.model if self.usage is not None else "",
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    """An analysis version without its results, as a version history lists it."""
+
+    version: int
+    transcript_version: int
+    evaluator: str
+    score: float
+    flagged: bool
+    created_at: dt.datetime
+    # The Claude model; empty for the offline evaluator.
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,3 +270,4 @@ class NewAnalysis:
     evaluation: Evaluation
     created_at: dt.datetime
     conversation: ConversationStats | None = None
+    usage: TokenUsage | None = None

@@ -8,16 +8,29 @@ from callscope_analysis.domain.model import CheckAnswer, CheckResult, Evaluation
 
 
 def _applicable(results: Sequence[CheckResult]) -> list[CheckResult]:
-    return [result for result in results if result.answer is not CheckAnswer.NOT_APPLICABLE]
+    """The results that count: answered yes or no, or unverified (which count as not passed)."""
+    return [
+        result
+        for result in results
+        if result.answer is not CheckAnswer.NOT_APPLICABLE or result.needs_review
+    ]
 
 
 def weighted_score(results: Sequence[CheckResult]) -> float:
-    """100 x passed weight / applicable weight, to one decimal; 0 when nothing weighs anything."""
+    """100 x passed weight / applicable weight, to one decimal; 0 when nothing weighs anything.
+
+    A result that needs review counts as applicable and not passed: an answer nobody
+    could verify never raises a score.
+    """
     applicable = _applicable(results)
     total = sum(max(result.check.weight, 0.0) for result in applicable)
     if total <= 0:
         return 0.0
-    passed = sum(max(result.check.weight, 0.0) for result in applicable if result.passed)
+    passed = sum(
+        max(result.check.weight, 0.0)
+        for result in applicable
+        if result.passed and not result.needs_review
+    )
     return round(100.0 * passed / total, 1)
 
 
@@ -35,6 +48,11 @@ def flag_reasons(score: float, threshold: float, results: Sequence[CheckResult])
         f"critical check failed: {result.check.name}"
         for result in results
         if result.check.critical and result.answer is CheckAnswer.NO
+    )
+    reasons.extend(
+        f"check needs review: {result.check.name} ({result.review_reason})"
+        for result in results
+        if result.needs_review
     )
     return tuple(reasons)
 

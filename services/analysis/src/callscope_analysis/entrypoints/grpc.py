@@ -7,7 +7,7 @@ from typing import NoReturn
 import grpc
 from callscope.v1 import analyses_pb2, analyses_pb2_grpc
 
-from callscope_analysis.adapters.protobuf import analysis_to_pb
+from callscope_analysis.adapters.protobuf import analysis_to_pb, diff_to_pb, summary_to_pb
 from callscope_analysis.bootstrap import AnalysisService
 
 SERVICE_NAME = analyses_pb2.DESCRIPTOR.services_by_name["Analyses"].full_name
@@ -44,6 +44,50 @@ class AnalysesServicer(analyses_pb2_grpc.AnalysesServicer):
                 f"call {request.call_id} has no {which} in this organisation",
             )
         return analysis_to_pb(analysis)
+
+    async def ListAnalyses(  # noqa: N802 - the name the generated servicer defines
+        self, request: analyses_pb2.ListAnalysesRequest, context: grpc.aio.ServicerContext
+    ) -> analyses_pb2.ListAnalysesResponse:
+        """Every version of a call, newest first; empty for a call of another organisation."""
+        if not request.org_id or not request.call_id:
+            await _abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "org_id and call_id are required"
+            )
+        summaries = await self._service.list_analyses(
+            org_id=request.org_id, call_id=request.call_id
+        )
+        return analyses_pb2.ListAnalysesResponse(
+            analyses=[summary_to_pb(summary) for summary in summaries]
+        )
+
+    async def CompareAnalyses(  # noqa: N802 - the name the generated servicer defines
+        self, request: analyses_pb2.CompareAnalysesRequest, context: grpc.aio.ServicerContext
+    ) -> analyses_pb2.AnalysisDiff:
+        """The checks that changed between two versions; NOT_FOUND if either is missing."""
+        if not request.org_id or not request.call_id:
+            await _abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "org_id and call_id are required"
+            )
+        if request.from_version < 1 or request.to_version < 0:
+            await _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "from_version is a version number; to_version a version number or 0 (the latest)",
+            )
+        diff = await self._service.compare_analyses(
+            org_id=request.org_id,
+            call_id=request.call_id,
+            from_version=request.from_version,
+            to_version=request.to_version,
+        )
+        if diff is None:
+            await _abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"call {request.call_id} has no analysis version {request.from_version} "
+                f"or {request.to_version or 'latest'} in this organisation",
+            )
+        return diff_to_pb(diff)
 
 
 async def _abort(
