@@ -172,6 +172,26 @@ class PeerClients:
         )
         return analysis
 
+    async def list_analyses(self, org_id: str, call_id: str) -> analyses_pb2.ListAnalysesResponse:
+        """Every analysis version of a call, newest first, from analysis."""
+        request = analyses_pb2.ListAnalysesRequest(org_id=org_id, call_id=call_id)
+        response: analyses_pb2.ListAnalysesResponse = await self._analyses.ListAnalyses(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return response
+
+    async def compare_analyses(
+        self, org_id: str, call_id: str, from_version: int, to_version: int
+    ) -> analyses_pb2.AnalysisDiff:
+        """The checks that changed between two analysis versions, from analysis."""
+        request = analyses_pb2.CompareAnalysesRequest(
+            org_id=org_id, call_id=call_id, from_version=from_version, to_version=to_version
+        )
+        diff: analyses_pb2.AnalysisDiff = await self._analyses.CompareAnalyses(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return diff
+
     async def close(self) -> None:
         """Closes the channels."""
         for channel in self._channels:

@@ -124,30 +124,92 @@ def analysis_view(analysis: analyses_pb2.Analysis) -> dict[str, Any]:
         "conversation": _conversation_view(analysis.conversation)
         if analysis.HasField("conversation")
         else None,
-        "results": [
+        "usage": _usage_view(analysis.usage) if analysis.HasField("usage") else None,
+        "results": [_result_view(result) for result in analysis.results],
+    }
+
+
+def _result_view(result: analyses_pb2.CheckResult) -> dict[str, Any]:
+    """One check's answer as it was defined and answered in that version."""
+    return {
+        "check_id": result.check.id,
+        "name": result.check.name,
+        "question": result.check.question,
+        "category": result.check.category,
+        "weight": result.check.weight,
+        "critical": result.check.critical,
+        "answer": _enum(analyses_pb2.CheckAnswer, result.answer, "CHECK_ANSWER_"),
+        "passed": result.passed,
+        "confidence": round(result.confidence, 3),
+        "evidence": {
+            "quote": result.evidence.quote,
+            "speaker": _enum(common_pb2.Speaker, result.evidence.speaker, "SPEAKER_"),
+            "start": round(result.evidence.start, 3),
+            "end": round(result.evidence.end, 3),
+        }
+        if result.HasField("evidence") and result.evidence.quote
+        else None,
+        "reasoning": result.reasoning,
+        "needs_review": result.needs_review,
+        "review_reason": result.review_reason,
+    }
+
+
+def _usage_view(usage: analyses_pb2.TokenUsage) -> dict[str, Any]:
+    """What a Claude evaluation consumed; cost_usd is null for a model without a known price."""
+    return {
+        "model": usage.model,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "requests": usage.requests,
+        "cost_usd": round(usage.cost_usd, 6) if usage.cost_known else None,
+        "batched": usage.batched,
+    }
+
+
+def analysis_summary_view(summary: analyses_pb2.AnalysisSummary) -> dict[str, Any]:
+    """One line of a call's analysis history."""
+    return {
+        "version": summary.version,
+        "transcript_version": summary.transcript_version,
+        "evaluator": summary.evaluator,
+        "model": summary.model or None,
+        "score": summary.score,
+        "flagged": summary.flagged,
+        "created_at": _time(summary.created_at),
+    }
+
+
+def analysis_diff_view(diff: analyses_pb2.AnalysisDiff) -> dict[str, Any]:
+    """Two versions side by side: their summaries and each check whose result changed."""
+    return {
+        "from": analysis_summary_view(getattr(diff, "from")),
+        "to": analysis_summary_view(diff.to),
+        "score_change": round(diff.to.score - getattr(diff, "from").score, 1),
+        "unchanged": diff.unchanged,
+        "changes": [
             {
-                "check_id": result.check.id,
-                "name": result.check.name,
-                "question": result.check.question,
-                "category": result.check.category,
-                "weight": result.check.weight,
-                "critical": result.check.critical,
-                "answer": _enum(analyses_pb2.CheckAnswer, result.answer, "CHECK_ANSWER_"),
-                "passed": result.passed,
-                "confidence": round(result.confidence, 3),
-                "evidence": {
-                    "quote": result.evidence.quote,
-                    "speaker": _enum(common_pb2.Speaker, result.evidence.speaker, "SPEAKER_"),
-                    "start": round(result.evidence.start, 3),
-                    "end": round(result.evidence.end, 3),
-                }
-                if result.HasField("evidence") and result.evidence.quote
-                else None,
-                "reasoning": result.reasoning,
+                "check_id": change.check_id,
+                "name": change.name,
+                "change": _change_kind(change),
+                "answer_changed": change.answer_changed,
+                "definition_changed": change.definition_changed,
+                "before": _result_view(change.before) if change.HasField("before") else None,
+                "after": _result_view(change.after) if change.HasField("after") else None,
             }
-            for result in analysis.results
+            for change in diff.changes
         ],
     }
+
+
+def _change_kind(change: analyses_pb2.CheckChange) -> str:
+    if not change.HasField("before"):
+        return "added"
+    if not change.HasField("after"):
+        return "removed"
+    return "answer_changed" if change.answer_changed else "definition_changed"
 
 
 def _conversation_view(stats: analyses_pb2.ConversationStats) -> dict[str, Any]:

@@ -28,7 +28,13 @@ from callscope_gateway.entrypoints.query_params import (
     split,
     time_bound,
 )
-from callscope_gateway.entrypoints.views import analysis_view, call_view, transcript_view
+from callscope_gateway.entrypoints.views import (
+    analysis_diff_view,
+    analysis_summary_view,
+    analysis_view,
+    call_view,
+    transcript_view,
+)
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CALLS))]
 Uploader = Annotated[Principal, Depends(allowed(Permission.UPLOAD_CALLS))]
@@ -130,6 +136,36 @@ async def get_analysis(
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, "this call has no analysis yet") from error
     return analysis_view(analysis)
+
+
+@router.get("/{call_id}/analyses")
+async def list_analyses(call_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
+    """The call's analysis history, newest first: each version's score, flag and evaluator."""
+    await scoped_call(call_id, principal, context)
+    try:
+        response = await context.peers.list_analyses(principal.org_id, call_id)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error) from error
+    return {"analyses": [analysis_summary_view(summary) for summary in response.analyses]}
+
+
+@router.get("/{call_id}/analyses/diff")
+async def compare_analyses(
+    call_id: str,
+    principal: Viewer,
+    context: Context,
+    from_version: Annotated[int, Query(alias="from", ge=1)],
+    to_version: Annotated[int, Query(alias="to", ge=0)] = 0,
+) -> dict[str, Any]:
+    """Which checks changed from one analysis version to another (`to` 0: the latest)."""
+    await scoped_call(call_id, principal, context)
+    try:
+        diff = await context.peers.compare_analyses(
+            principal.org_id, call_id, from_version, to_version
+        )
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, "one of these analysis versions does not exist") from error
+    return analysis_diff_view(diff)
 
 
 async def scoped_call(call_id: str, principal: Principal, context: ApiContext) -> ingest_pb2.Call:
