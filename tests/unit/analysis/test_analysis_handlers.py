@@ -12,19 +12,29 @@ import pytest
 from callscope.v1 import analyses_pb2, common_pb2, directory_pb2, events_pb2
 from callscope_analysis.adapters.protobuf import campaign_from_pb
 from callscope_analysis.bootstrap import AnalysisService, bootstrap
+from callscope_analysis.domain.evaluator import PhraseEvaluator
 from callscope_analysis.domain.model import (
     Analysis,
     AnalysisSummary,
     Campaign,
     CheckAnswer,
+    CheckResult,
+    EvaluatorKind,
+    EvaluatorOutcome,
     NewAnalysis,
     Segment,
     Speaker,
+    TokenUsage,
     Transcript,
 )
 from callscope_analysis.entrypoints.grpc import AnalysesServicer
 from callscope_analysis.entrypoints.kafka import subscriptions
-from callscope_analysis.ports import CampaignNotFoundError, TranscriptNotFoundError
+from callscope_analysis.ports import (
+    CampaignNotFoundError,
+    CheckEvaluator,
+    EvaluatorUnavailableError,
+    TranscriptNotFoundError,
+)
 from callscope_common.events import new_header
 from callscope_gateway.domain.default_checks import DEFAULT_CHECKS, DEFAULT_FLAG_THRESHOLD
 from google.protobuf import message as protobuf_message
@@ -525,3 +535,150 @@ async def test_the_subscriptions_route_each_topic_to_its_handler(world: World) -
         events_pb2.CallDeleted(header=new_header("call-1", ORG, CAMPAIGN))
     )
     assert world.store.analyses == []
+
+
+# --- evaluators per campaign ------------------------------------------------------------------
+
+
+class ScriptedEvaluator:
+    """A Claude-like evaluator that answers every check YES at a fixed cost, or fails."""
+
+    name = "claude"
+
+    def __init__(self, failure: EvaluatorUnavailableError | None = None) -> None:
+        self.failure = failure
+        self.calls: list[tuple[str, str]] = []
+
+    async def assess(self, transcript: Transcript, campaign: Campaign) -> EvaluatorOutcome:
+        self.calls.append((transcript.call_id, campaign.claude_model))
+        if self.failure is not None:
+            raise self.failure
+        results = tuple(
+            CheckResult(check, CheckAnswer.YES, True, 0.9, None, "scripted")
+            for check in campaign.checks
+        )
+        usage = TokenUsage(model=campaign.claude_model, input_tokens=10, requests=1, cost_usd=0.01)
+        return EvaluatorOutcome(self.name, results, usage)
+
+
+def claude_world(world: World, evaluator: ScriptedEvaluator | None) -> AnalysisService:
+    campaign = demo_campaign("claude-campaign")
+    campaign.evaluator = directory_pb2.EVALUATOR_CLAUDE
+    campaign.claude_model = "claude-haiku-4-5"
+    world.directory.add(ORG, campaign)
+    evaluators: dict[EvaluatorKind, CheckEvaluator] = {EvaluatorKind.LOCAL: PhraseEvaluator()}
+    if evaluator is not None:
+        evaluators[EvaluatorKind.CLAUDE] = evaluator
+    return bootstrap(
+        transcripts=world.transcripts,
+        directory=world.directory,
+        store=world.store,
+        publisher=world.publisher,
+        evaluators=evaluators,
+        clock=lambda: NOW,
+    )
+
+
+async def test_a_claude_campaign_is_answered_by_claude_with_its_model_and_usage_kept(
+    world: World,
+) -> None:
+    evaluator = ScriptedEvaluator()
+    service = claude_world(world, evaluator)
+    world.transcripts.add(ORG, "call-1", NO_VERIFICATION)
+    world.transcripts.add(ORG, "call-2", COMPLIANT)
+
+    await service.handle_call_transcribed(transcribed("call-1", campaign_id="claude-campaign"))
+    await service.handle_call_transcribed(transcribed("call-2"))  # the local campaign
+
+    assert evaluator.calls == [("call-1", "claude-haiku-4-5")]
+    claude, local = world.store.analyses
+    assert (claude.evaluator, claude.score) == ("claude", 100.0)
+    assert claude.usage == TokenUsage(
+        "claude-haiku-4-5", input_tokens=10, requests=1, cost_usd=0.01
+    )
+    assert (local.evaluator, local.usage) == ("local", None)
+
+
+async def test_a_claude_campaign_without_a_key_on_the_deployment_fails_with_what_to_do(
+    world: World,
+) -> None:
+    service = claude_world(world, None)
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+
+    await service.handle_call_transcribed(transcribed("call-1", campaign_id="claude-campaign"))
+
+    assert world.store.analyses == []
+    failed = statuses(world.publisher)[-1]
+    assert failed[0] == common_pb2.CALL_STATUS_FAILED
+    assert "ANALYSIS_ANTHROPIC_API_KEY" in failed[2] and "switch" in failed[2]
+
+
+async def test_an_evaluator_that_cannot_answer_fails_the_call_with_its_reason(world: World) -> None:
+    reason = "Claude is unavailable (HTTP 529 after 5 attempts): try again later"
+    service = claude_world(
+        world, ScriptedEvaluator(EvaluatorUnavailableError(reason, "overloaded"))
+    )
+    world.transcripts.add(ORG, "call-1", COMPLIANT)
+
+    await service.handle_call_transcribed(transcribed("call-1", campaign_id="claude-campaign"))
+
+    assert world.store.analyses == []
+    assert statuses(world.publisher)[-1] == (
+        common_pb2.CALL_STATUS_FAILED,
+        common_pb2.STAGE_ANALYSIS,
+        reason,
+    )
+    assert world.publisher.of_type(events_pb2.CallAnalyzed) == []
+
+
+# --- history and diff --------------------------------------------------------------------------
+
+
+async def test_versions_are_listed_newest_first_and_compared_check_by_check(world: World) -> None:
+    world.transcripts.add(ORG, "call-1", NO_VERIFICATION)
+    await world.service.handle_call_transcribed(transcribed("call-1"))
+    world.transcripts.add(ORG, "call-1", COMPLIANT)  # a re-transcription that now verifies
+    await world.service.handle_call_transcribed(transcribed("call-1", version=2))
+    servicer = AnalysesServicer(world.service)
+    context: Any = FakeServicerContext()
+
+    listed = await servicer.ListAnalyses(
+        analyses_pb2.ListAnalysesRequest(org_id=ORG, call_id="call-1"), context
+    )
+    diff = await servicer.CompareAnalyses(
+        analyses_pb2.CompareAnalysesRequest(org_id=ORG, call_id="call-1", from_version=1), context
+    )
+
+    assert [(a.version, a.transcript_version, a.flagged) for a in listed.analyses] == [
+        (2, 2, False),
+        (1, 1, True),
+    ]
+    assert (getattr(diff, "from").version, diff.to.version) == (1, 2)
+    [change] = diff.changes
+    assert change.check_id == "identity_verification" and change.answer_changed
+    assert (change.before.answer, change.after.answer) == (
+        analyses_pb2.CHECK_ANSWER_NO,
+        analyses_pb2.CHECK_ANSWER_YES,
+    )
+    assert diff.unchanged == len(DEFAULT_CHECKS) - 1
+
+    other_org = await servicer.ListAnalyses(
+        analyses_pb2.ListAnalysesRequest(org_id="org-2", call_id="call-1"), context
+    )
+    assert list(other_org.analyses) == []
+    for request, code in (
+        (
+            analyses_pb2.CompareAnalysesRequest(org_id="org-2", call_id="call-1", from_version=1),
+            "NOT_FOUND",
+        ),
+        (
+            analyses_pb2.CompareAnalysesRequest(
+                org_id=ORG, call_id="call-1", from_version=1, to_version=9
+            ),
+            "NOT_FOUND",
+        ),
+        (analyses_pb2.CompareAnalysesRequest(org_id=ORG, call_id="call-1"), "INVALID_ARGUMENT"),
+    ):
+        with pytest.raises(AbortedError) as aborted:
+            await servicer.CompareAnalyses(request, context)
+        assert aborted.value.code.name == code, request

@@ -2,23 +2,25 @@
 
 A language model may paraphrase or invent a quote. A quote counts as found when
 every part of it (parts are separated by an ellipsis, as people shorten quotes)
-occurs in one turn, or in two consecutive turns, at `QUOTE_MATCH_THRESHOLD`
-similarity after normalisation: punctuation, case, contractions and digits do
-not matter, different words do. The evidence then carries the transcript's own
-speaker and times, never the model's.
+occurs in one turn, or in two consecutive turns, word for word after
+normalisation: punctuation, case, contractions and digits do not matter,
+different words do. A long part may miss one word in eight (a dropped "um"),
+and the words it matches must lie together, not scattered over the turn. The
+evidence then carries the transcript's own speaker and times, never the model's.
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 from dataclasses import dataclass
 
-from callscope_analysis.domain.evaluator import phrase_similarity
 from callscope_analysis.domain.model import Evidence, Segment, Speaker, Transcript
 from callscope_analysis.domain.text import normalise
 
-QUOTE_MATCH_THRESHOLD = 90.0
+# One word in this many may be missing from a long quote part.
+WORDS_PER_SLIP = 8
 
 _ELLIPSIS = re.compile(r"\.\.\.+|…")
 
@@ -31,9 +33,7 @@ class _Turns:
     segments: tuple[Segment, ...]
 
 
-def locate_quote(
-    transcript: Transcript, quote: str, threshold: float = QUOTE_MATCH_THRESHOLD
-) -> Evidence | None:
+def locate_quote(transcript: Transcript, quote: str) -> Evidence | None:
     """Where the transcript says the quote (its speaker and times), or None if it does not."""
     parts = [normalise(part) for part in _ELLIPSIS.split(quote)]
     parts = [part for part in parts if part]
@@ -42,7 +42,7 @@ def locate_quote(
     places = _places(transcript)
     found: list[_Turns] = []
     for part in parts:
-        place = _best_place(places, part, threshold)
+        place = _first_place(places, part.split())
         if place is None:
             return None
         found.append(place)
@@ -65,17 +65,20 @@ def _places(transcript: Transcript) -> list[_Turns]:
     return places
 
 
-def _best_place(places: list[_Turns], part: str, threshold: float) -> _Turns | None:
-    """The place that holds the part best (single turns first on a tie), if any holds it."""
-    best: _Turns | None = None
-    best_score = threshold
-    for place in places:
-        if len(place.normalised) < len(part) * 0.9:
-            continue
-        score, _ = phrase_similarity(part, place.normalised)
-        if score > best_score or (best is None and score >= best_score):
-            best, best_score = place, score
-    return best
+def _first_place(places: list[_Turns], words: list[str]) -> _Turns | None:
+    """The first place (single turns before joined pairs) that holds the words."""
+    return next((place for place in places if _holds(place.normalised.split(), words)), None)
+
+
+def _holds(place: list[str], words: list[str]) -> bool:
+    """Whether the place says the words in order, together, at most a word in eight missing."""
+    matcher = difflib.SequenceMatcher(a=words, b=place, autojunk=False)
+    blocks = [block for block in matcher.get_matching_blocks() if block.size]
+    matched = sum(block.size for block in blocks)
+    if not blocks or matched < len(words) - len(words) // WORDS_PER_SLIP:
+        return False
+    spread = blocks[-1].b + blocks[-1].size - blocks[0].b
+    return spread <= len(words) + len(words) // WORDS_PER_SLIP
 
 
 def _speaker_of(segments: tuple[Segment, ...]) -> Speaker:
