@@ -27,6 +27,8 @@ from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
 
 TRANSCRIPTION_FIELDS = {"transcription_provider", "agent_channel", "opening_party", "company_name"}
+# Who evaluates the calls (tests/e2e/test_checks_api.py covers them).
+EVALUATION_FIELDS = {"evaluator", "claude_model"}
 DEFAULTS = {
     "transcription_provider": "local",
     "agent_channel": "left",
@@ -73,7 +75,9 @@ async def test_a_new_campaign_gets_the_default_checks_and_is_stored(
     assert {services.credentials["campaign_id"], created["id"], custom["id"]} <= set(ids)
     assert all(
         set(campaign)
-        == {"id", "name", "flag_threshold", "auto_processing", "created_at"} | TRANSCRIPTION_FIELDS
+        == {"id", "name", "flag_threshold", "auto_processing", "created_at"}
+        | TRANSCRIPTION_FIELDS
+        | EVALUATION_FIELDS
         for campaign in listed
     )
 

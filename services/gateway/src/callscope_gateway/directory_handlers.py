@@ -13,8 +13,11 @@ from callscope_gateway.adapters.mongo import MongoDirectory
 from callscope_gateway.domain.access import Principal
 from callscope_gateway.domain.agents import Agent
 from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_EVALUATION_SETTINGS,
     DEFAULT_TRANSCRIPTION_SETTINGS,
     AgentChannel,
+    EvaluationSettings,
+    Evaluator,
     OpeningParty,
     TranscriptionProvider,
     TranscriptionSettings,
@@ -56,11 +59,17 @@ async def create_campaign(
     name: str,
     flag_threshold: float,
     transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS,
+    evaluation: EvaluationSettings = DEFAULT_EVALUATION_SETTINGS,
     directory: MongoDirectory,
 ) -> Campaign:
     """A new campaign of the organisation with the default checks (like the demo campaign)."""
     campaign_id = await directory.create_campaign(
-        principal.org_id, name, flag_threshold, DEFAULT_CHECKS, transcription=transcription
+        principal.org_id,
+        name,
+        flag_threshold,
+        DEFAULT_CHECKS,
+        transcription=transcription,
+        evaluation=evaluation,
     )
     logger.info(
         "campaign created", extra={"campaign_id": campaign_id, "user_id": principal.user_id}
@@ -80,6 +89,9 @@ class CampaignChanges:
     opening_party: OpeningParty | None = None
     # An empty name is a change too: it clears the company name.
     company_name: str | None = None
+    evaluator: Evaluator | None = None
+    # Empty is a change too: back to the analysis service's default model.
+    claude_model: str | None = None
 
     def as_fields(self) -> dict[str, object]:
         """The stored fields to set (settings are stored as the API's values)."""
@@ -91,6 +103,8 @@ class CampaignChanges:
             "agent_channel": self.agent_channel,
             "opening_party": self.opening_party,
             "company_name": self.company_name,
+            "evaluator": self.evaluator,
+            "claude_model": self.claude_model,
         }
         return {
             name: value.value if isinstance(value, StrEnum) else value

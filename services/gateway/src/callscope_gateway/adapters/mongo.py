@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import secrets
+import time
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -14,8 +19,11 @@ from callscope_gateway.domain.access import Role
 from callscope_gateway.domain.agents import Agent, agent_code_key
 from callscope_gateway.domain.api_keys import ApiKeyRecord, ApiKeyScope, NewApiKey
 from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_EVALUATION_SETTINGS,
     DEFAULT_TRANSCRIPTION_SETTINGS,
     AgentChannel,
+    EvaluationSettings,
+    Evaluator,
     OpeningParty,
     TranscriptionProvider,
     TranscriptionSettings,
@@ -25,6 +33,16 @@ from callscope_gateway.domain.directory import Campaign, CampaignSummary
 from callscope_gateway.domain.users import User, normalise_email
 
 Document = dict[str, Any]
+
+# A campaign's check-edit lock older than this was left by a gateway that stopped mid-edit
+# (an edit takes milliseconds), so the next editor takes it over.
+CHECKS_LOCK_STALE_AFTER_S = 30.0
+# How long an edit waits for another edit of the same campaign's checks to finish.
+CHECKS_LOCK_WAIT_S = 10.0
+
+
+class ChecksBusyError(Exception):
+    """Another edit of the campaign's checks held the lock for longer than an edit waits."""
 
 
 def _new_id() -> str:
@@ -41,6 +59,7 @@ class MongoDirectory:
         self._checks = database["checks"]
         self._api_keys = database["api_keys"]
         self._agents = database["agents"]
+        self._checks_locks = database["checks_locks"]
 
     async def ensure_indexes(self) -> None:
         """Unique keys that make lookups fast and duplicates impossible."""
@@ -108,6 +127,7 @@ class MongoDirectory:
         checks: tuple[CheckDefinition, ...],
         *,
         transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS,
+        evaluation: EvaluationSettings = DEFAULT_EVALUATION_SETTINGS,
     ) -> str:
         """A new campaign with its checks."""
         campaign_id = _new_id()
@@ -120,6 +140,7 @@ class MongoDirectory:
                 "flag_threshold": flag_threshold,
                 "auto_processing": True,
                 **transcription_fields(transcription),
+                **evaluation_fields(evaluation),
                 "created_at": now,
             }
         )
@@ -181,19 +202,108 @@ class MongoDirectory:
         document = await self._campaigns.find_one({"_id": campaign_id, "org_id": org_id})
         if document is None:
             return None
-        checks = [
-            _check(row["definition"])
-            async for row in self._checks.find({"campaign_id": campaign_id}).sort("position", 1)
-        ]
         return Campaign(
             id=campaign_id,
             org_id=org_id,
             name=document["name"],
             flag_threshold=float(document["flag_threshold"]),
             auto_processing=bool(document.get("auto_processing", True)),
-            checks=tuple(checks),
+            checks=await self._checks_of(campaign_id),
             transcription=transcription_settings(document),
+            evaluation=evaluation_settings(document),
         )
+
+    async def list_checks(
+        self, org_id: str, campaign_id: str
+    ) -> tuple[CheckDefinition, ...] | None:
+        """A campaign's checks in order; None when the organisation has no such campaign."""
+        found = await self._campaigns.find_one({"_id": campaign_id, "org_id": org_id}, {"_id": 1})
+        return await self._checks_of(campaign_id) if found is not None else None
+
+    @contextlib.asynccontextmanager
+    async def editing_checks(self, campaign_id: str) -> AsyncIterator[None]:
+        """Holds the campaign's check-edit lock, so that its edits run one at a time.
+
+        An edit reads the list, applies the rules to the list it would make (names once,
+        at most 50) and writes. Conditional updates cannot guard that on FerretDB 1.x, where
+        two concurrent ones may both match and `$inc` is not atomic; an insert under a
+        unique `_id` is exclusive on MongoDB and FerretDB alike, so the lock is a document
+        `{_id: campaign_id}` in `checks_locks`, deleted when the edit ends.
+        """
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + CHECKS_LOCK_WAIT_S
+        pause_s = 0.01
+        while True:
+            try:
+                await self._checks_locks.insert_one(
+                    {"_id": campaign_id, "token": token, "taken_at": dt.datetime.now(dt.UTC)}
+                )
+                break
+            except DuplicateKeyError:
+                await self._take_over_stale_lock(campaign_id)
+            if time.monotonic() >= deadline:
+                raise ChecksBusyError(campaign_id)
+            await asyncio.sleep(pause_s)
+            pause_s = min(pause_s * 2, 0.2)
+        try:
+            yield
+        finally:
+            await self._checks_locks.delete_one({"_id": campaign_id, "token": token})
+
+    async def add_check(self, org_id: str, campaign_id: str, check: CheckDefinition) -> None:
+        """Appends a check after the campaign's last one (call inside `editing_checks`)."""
+        last = await self._checks.find_one(
+            {"campaign_id": campaign_id}, {"position": 1}, sort=[("position", -1)]
+        )
+        await self._checks.insert_one(
+            {
+                "_id": _new_id(),
+                "org_id": org_id,
+                "campaign_id": campaign_id,
+                "position": int(last["position"]) + 1 if last is not None else 0,
+                "definition": dataclasses.asdict(check),
+                "created_at": dt.datetime.now(dt.UTC),
+            }
+        )
+
+    async def update_check(self, org_id: str, campaign_id: str, check: CheckDefinition) -> bool:
+        """Replaces a check's definition (same id, same place); False when there is none."""
+        result = await self._checks.update_one(
+            _check_query(org_id, campaign_id, check.id),
+            {"$set": {"definition": dataclasses.asdict(check)}},
+        )
+        return result.matched_count > 0
+
+    async def delete_check(self, org_id: str, campaign_id: str, check_id: str) -> bool:
+        """Removes a check; the others keep their order. False when there is none."""
+        result = await self._checks.delete_many(_check_query(org_id, campaign_id, check_id))
+        return result.deleted_count > 0
+
+    async def reorder_checks(self, org_id: str, campaign_id: str, check_ids: Sequence[str]) -> None:
+        """Puts the campaign's checks in this order (every id once; call inside the lock)."""
+        for position, check_id in enumerate(check_ids):
+            await self._checks.update_one(
+                _check_query(org_id, campaign_id, check_id), {"$set": {"position": position}}
+            )
+
+    async def _checks_of(self, campaign_id: str) -> tuple[CheckDefinition, ...]:
+        cursor = self._checks.find({"campaign_id": campaign_id}).sort(
+            [("position", 1), ("created_at", 1)]
+        )
+        return tuple([_check(row["definition"]) async for row in cursor])
+
+    async def _take_over_stale_lock(self, campaign_id: str) -> None:
+        """Removes the campaign's lock when its holder has had it too long to be alive."""
+        lock = await self._checks_locks.find_one({"_id": campaign_id})
+        if lock is None:
+            return
+        taken_at: dt.datetime = lock["taken_at"]
+        if taken_at.tzinfo is None:
+            taken_at = taken_at.replace(tzinfo=dt.UTC)
+        age_s = (dt.datetime.now(dt.UTC) - taken_at).total_seconds()
+        if age_s > CHECKS_LOCK_STALE_AFTER_S:
+            # By token: a lock taken since by someone else is left alone.
+            await self._checks_locks.delete_one({"_id": campaign_id, "token": lock["token"]})
 
     async def store_api_key(
         self,
@@ -356,6 +466,24 @@ def transcription_settings(document: Document) -> TranscriptionSettings:
     )
 
 
+def evaluation_fields(settings: EvaluationSettings) -> Document:
+    """The campaign document's fields for who evaluates its calls (the API's values)."""
+    return {"evaluator": settings.evaluator.value, "claude_model": settings.claude_model}
+
+
+def evaluation_settings(document: Document) -> EvaluationSettings:
+    """A campaign document's evaluation settings; campaigns stored before them read as local."""
+    default = DEFAULT_EVALUATION_SETTINGS
+    return EvaluationSettings(
+        evaluator=Evaluator(document.get("evaluator") or default.evaluator.value),
+        claude_model=str(document.get("claude_model") or default.claude_model),
+    )
+
+
+def _check_query(org_id: str, campaign_id: str, check_id: str) -> Document:
+    return {"org_id": org_id, "campaign_id": campaign_id, "definition.id": check_id}
+
+
 def _user(document: Document) -> User:
     return User(
         id=str(document["_id"]),
@@ -374,6 +502,7 @@ def _campaign_summary(document: Document) -> CampaignSummary:
         auto_processing=bool(document.get("auto_processing", True)),
         created_at=document.get("created_at"),
         transcription=transcription_settings(document),
+        evaluation=evaluation_settings(document),
     )
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_EVALUATION_SETTINGS,
     DEFAULT_TRANSCRIPTION_SETTINGS,
+    EvaluationSettings,
     TranscriptionSettings,
 )
 from callscope_gateway.domain.default_checks import CheckDefinition
@@ -23,6 +25,7 @@ class Campaign:
     auto_processing: bool
     checks: tuple[CheckDefinition, ...]
     transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS
+    evaluation: EvaluationSettings = DEFAULT_EVALUATION_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class CampaignSummary:
     auto_processing: bool
     created_at: dt.datetime | None
     transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS
+    evaluation: EvaluationSettings = DEFAULT_EVALUATION_SETTINGS
 
 
 @dataclass(frozen=True)

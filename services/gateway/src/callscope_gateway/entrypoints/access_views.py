@@ -8,7 +8,8 @@ from typing import Any
 
 from callscope_gateway.domain.agents import Agent
 from callscope_gateway.domain.api_keys import ApiKeyRecord
-from callscope_gateway.domain.campaign_settings import TranscriptionSettings
+from callscope_gateway.domain.campaign_settings import EvaluationSettings, TranscriptionSettings
+from callscope_gateway.domain.default_checks import CheckDefinition
 from callscope_gateway.domain.directory import Campaign, CampaignSummary
 from callscope_gateway.domain.users import User
 
@@ -48,6 +49,7 @@ def campaign_summary_view(campaign: CampaignSummary) -> dict[str, Any]:
         "flag_threshold": campaign.flag_threshold,
         "auto_processing": campaign.auto_processing,
         **transcription_settings_view(campaign.transcription),
+        **evaluation_settings_view(campaign.evaluation),
         "created_at": iso_time(campaign.created_at),
     }
 
@@ -61,15 +63,18 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         "flag_threshold": campaign.flag_threshold,
         "auto_processing": campaign.auto_processing,
         **transcription_settings_view(campaign.transcription),
-        "checks": [
-            {
-                **dataclasses.asdict(check),
-                "phrases": list(check.phrases),
-                "keywords": list(check.keywords),
-                "applies_when": list(check.applies_when),
-            }
-            for check in campaign.checks
-        ],
+        **evaluation_settings_view(campaign.evaluation),
+        "checks": [check_view(check) for check in campaign.checks],
+    }
+
+
+def check_view(check: CheckDefinition) -> dict[str, Any]:
+    """A quality check with every field, its lists as JSON arrays."""
+    return {
+        **dataclasses.asdict(check),
+        "phrases": list(check.phrases),
+        "keywords": list(check.keywords),
+        "applies_when": list(check.applies_when),
     }
 
 
@@ -81,6 +86,11 @@ def transcription_settings_view(settings: TranscriptionSettings) -> dict[str, An
         "opening_party": settings.opening_party.value,
         "company_name": settings.company_name,
     }
+
+
+def evaluation_settings_view(settings: EvaluationSettings) -> dict[str, Any]:
+    """Who evaluates a campaign's calls, as flat fields of the campaign."""
+    return {"evaluator": settings.evaluator.value, "claude_model": settings.claude_model}
 
 
 def agent_view(agent: Agent) -> dict[str, Any]:

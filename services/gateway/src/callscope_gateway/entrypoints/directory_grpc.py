@@ -99,6 +99,8 @@ def campaign_to_proto(campaign: Campaign) -> directory_pb2.Campaign:
             f"SPEAKER_{campaign.transcription.opening_party.name}"
         ),
         company_name=campaign.transcription.company_name,
+        evaluator=directory_pb2.Evaluator.Value(f"EVALUATOR_{campaign.evaluation.evaluator.name}"),
+        claude_model=campaign.evaluation.claude_model,
     )
 
 

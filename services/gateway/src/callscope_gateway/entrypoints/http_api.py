@@ -10,7 +10,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
-from callscope_gateway.entrypoints.routes import agents, api_keys, auth, calls, campaigns, users
+from callscope_gateway.entrypoints.routes import (
+    agents,
+    api_keys,
+    auth,
+    calls,
+    campaigns,
+    checks,
+    users,
+)
 from callscope_gateway.entrypoints.routes.jobs import router as jobs_router
 
 
@@ -57,7 +65,14 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.api = context
     app.include_router(calls.router)
     app.include_router(jobs_router)
-    for router in (auth.router, users.router, campaigns.router, api_keys.router, agents.router):
+    for router in (
+        auth.router,
+        users.router,
+        campaigns.router,
+        checks.router,
+        api_keys.router,
+        agents.router,
+    ):
         app.include_router(router)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -11,12 +11,16 @@ from callscope_gateway import directory_handlers
 from callscope_gateway.directory_handlers import CampaignChanges
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.campaign_settings import (
+    DEFAULT_EVALUATION_SETTINGS,
     DEFAULT_TRANSCRIPTION_SETTINGS,
     AgentChannel,
+    EvaluationSettings,
+    Evaluator,
     OpeningParty,
     TranscriptionProvider,
     TranscriptionSettings,
     validate_campaign_name,
+    validate_claude_model,
     validate_company_name,
     validate_flag_threshold,
 )
@@ -32,7 +36,7 @@ router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
 
 class NewCampaign(BaseModel):
-    """A name and, optionally, the flag threshold and the transcription settings."""
+    """A name and, optionally, the flag threshold, transcription and evaluation settings."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +46,8 @@ class NewCampaign(BaseModel):
     agent_channel: AgentChannel = DEFAULT_TRANSCRIPTION_SETTINGS.agent_channel
     opening_party: OpeningParty = DEFAULT_TRANSCRIPTION_SETTINGS.opening_party
     company_name: str = DEFAULT_TRANSCRIPTION_SETTINGS.company_name
+    evaluator: Evaluator = DEFAULT_EVALUATION_SETTINGS.evaluator
+    claude_model: str = DEFAULT_EVALUATION_SETTINGS.claude_model
 
     @field_validator("name")
     @classmethod
@@ -58,6 +64,11 @@ class NewCampaign(BaseModel):
     def _company(cls, value: str) -> str:
         return validate_company_name(value)
 
+    @field_validator("claude_model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        return validate_claude_model(value)
+
     def transcription(self) -> TranscriptionSettings:
         """The transcription settings the campaign starts with."""
         return TranscriptionSettings(
@@ -66,6 +77,10 @@ class NewCampaign(BaseModel):
             opening_party=self.opening_party,
             company_name=self.company_name,
         )
+
+    def evaluation(self) -> EvaluationSettings:
+        """Who evaluates the campaign's calls at first."""
+        return EvaluationSettings(evaluator=self.evaluator, claude_model=self.claude_model)
 
 
 class CampaignSettingsChange(BaseModel):
@@ -80,6 +95,8 @@ class CampaignSettingsChange(BaseModel):
     agent_channel: AgentChannel | None = None
     opening_party: OpeningParty | None = None
     company_name: str | None = None
+    evaluator: Evaluator | None = None
+    claude_model: str | None = None
 
     @field_validator(
         "name",
@@ -89,6 +106,8 @@ class CampaignSettingsChange(BaseModel):
         "agent_channel",
         "opening_party",
         "company_name",
+        "evaluator",
+        "claude_model",
         mode="before",
     )
     @classmethod
@@ -113,6 +132,11 @@ class CampaignSettingsChange(BaseModel):
     def _company(cls, value: str) -> str:
         return validate_company_name(value)
 
+    @field_validator("claude_model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        return validate_claude_model(value)
+
     def changes(self) -> CampaignChanges:
         """The settings to change."""
         return CampaignChanges(
@@ -123,6 +147,8 @@ class CampaignSettingsChange(BaseModel):
             agent_channel=self.agent_channel,
             opening_party=self.opening_party,
             company_name=self.company_name,
+            evaluator=self.evaluator,
+            claude_model=self.claude_model,
         )
 
 
@@ -143,6 +169,7 @@ async def create_campaign(
         name=body.name,
         flag_threshold=body.flag_threshold,
         transcription=body.transcription(),
+        evaluation=body.evaluation(),
         directory=context.directory,
     )
     return campaign_view(campaign)
