@@ -24,7 +24,7 @@ class AnalysisSettings(InfraSettings):
     # with a reason that says so. base_url is for tests and proxies (empty: the SDK's default).
     anthropic_api_key: SecretStr = SecretStr("")
     anthropic_base_url: str = ""
-    claude_model: str = "claude-sonnet-4-5"
+    claude_model: str = "claude-sonnet-4-6"
     claude_max_tokens: int = Field(default=4096, ge=256, le=64000)
     claude_checks_per_request: int = Field(default=15, ge=1, le=100)
     claude_max_attempts: int = Field(default=5, ge=1, le=20)

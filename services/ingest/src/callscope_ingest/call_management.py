@@ -171,9 +171,15 @@ async def rerun_transcription(org_id: str, call_id: str, ports: IngestPorts) -> 
 
 
 async def run_analysis(
-    org_id: str, call_id: str, transcript_version: int, ports: IngestPorts
+    org_id: str,
+    call_id: str,
+    transcript_version: int,
+    ports: IngestPorts,
+    *,
+    prefer_batch: bool = False,
 ) -> Call:
-    """Analyses a finished call's transcript again (0 = the latest version) as a new version."""
+    """Analyses a finished call's transcript again (0 = the latest version) as a new version;
+    prefer_batch lets a Claude campaign's analysis wait for the Message Batches API."""
     call = await _existing(org_id, call_id, ports)
     if call.failure is not None and call.failure.stage != "ANALYSIS":
         raise CallConflictError(
@@ -187,6 +193,7 @@ async def run_analysis(
     event = events_pb2.AnalysisRequested(
         header=new_header(call.id, call.org_id, call.campaign_id),
         transcript_version=transcript_version,
+        prefer_batch=prefer_batch,
     )
     return await _rerun(call, event, ports)
 

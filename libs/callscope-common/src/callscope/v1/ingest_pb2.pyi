@@ -691,20 +691,26 @@ class RerunRequest(_message.Message):
     ORG_ID_FIELD_NUMBER: _builtins.int
     CALL_ID_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
+    PREFER_BATCH_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     call_id: _builtins.str
     transcript_version: _builtins.int
     """RunAnalysis only: the transcript version to analyse, 0 = the latest."""
+    prefer_batch: _builtins.bool
+    """RunAnalysis only: a Claude campaign's call may wait for the Message Batches
+    API (half price, results within hours) instead of running at once.
+    """
     def __init__(
         self,
         *,
         org_id: _builtins.str = ...,
         call_id: _builtins.str = ...,
         transcript_version: _builtins.int = ...,
+        prefer_batch: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id", "transcript_version", b"transcript_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id", "prefer_batch", b"prefer_batch", "transcript_version", b"transcript_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

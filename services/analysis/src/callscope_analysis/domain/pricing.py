@@ -32,14 +32,14 @@ class Price:
 
 # Keys are model ids; an id with a date snapshot ("claude-sonnet-4-5-20250929") has its price.
 PRICES: dict[str, Price] = {
+    "claude-opus-5": Price(5.0, 25.0),
+    "claude-opus-4-8": Price(5.0, 25.0),
+    "claude-opus-4-7": Price(5.0, 25.0),
     "claude-opus-4-6": Price(5.0, 25.0),
     "claude-opus-4-5": Price(5.0, 25.0),
-    "claude-opus-4-1": Price(15.0, 75.0),
-    "claude-opus-4": Price(15.0, 75.0),
+    "claude-sonnet-4-6": Price(3.0, 15.0),
     "claude-sonnet-4-5": Price(3.0, 15.0),
-    "claude-sonnet-4": Price(3.0, 15.0),
     "claude-haiku-4-5": Price(1.0, 5.0),
-    "claude-3-5-haiku": Price(0.8, 4.0),
 }
 
 BATCH_DISCOUNT = 0.5

@@ -130,11 +130,14 @@ class PeerClients:
         return call
 
     async def run_analysis(
-        self, org_id: str, call_id: str, transcript_version: int
+        self, org_id: str, call_id: str, transcript_version: int, *, prefer_batch: bool = False
     ) -> ingest_pb2.Call:
         """Asks ingest to analyse a finished call again."""
         request = ingest_pb2.RerunRequest(
-            org_id=org_id, call_id=call_id, transcript_version=transcript_version
+            org_id=org_id,
+            call_id=call_id,
+            transcript_version=transcript_version,
+            prefer_batch=prefer_batch,
         )
         call: ingest_pb2.Call = await self._ingest.RunAnalysis(request, timeout=LOOKUP_TIMEOUT_S)
         return call

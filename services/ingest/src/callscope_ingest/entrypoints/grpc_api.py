@@ -229,7 +229,11 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         call = await answer(
             context,
             call_management.run_analysis(
-                request.org_id, request.call_id, request.transcript_version, self._ports
+                request.org_id,
+                request.call_id,
+                request.transcript_version,
+                self._ports,
+                prefer_batch=request.prefer_batch,
             ),
         )
         return call_to_proto(call)

@@ -8,7 +8,7 @@ import grpc
 from callscope.v1 import common_pb2, ingest_pb2
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from callscope_gateway import handlers
 from callscope_gateway.adapters.multipart import (
@@ -210,11 +210,13 @@ class SpeakerSwap(BaseModel):
 
 
 class AnalysisRun(BaseModel):
-    """Which transcript version to analyse again; 0 is the latest."""
+    """Which transcript version to analyse again (0 is the latest), and whether a Claude
+    campaign's analysis may wait for the Message Batches API (bulk re-analysis at half price)."""
 
     model_config = ConfigDict(extra="forbid")
 
     transcript_version: int = Field(default=0, ge=0)
+    batch: StrictBool = False
 
 
 @router.get("")
@@ -379,7 +381,9 @@ async def run_analysis(
     await scoped_call(call_id, principal, context)
     version = run.transcript_version if run else 0
     try:
-        call = await context.peers.run_analysis(principal.org_id, call_id, version)
+        call = await context.peers.run_analysis(
+            principal.org_id, call_id, version, prefer_batch=bool(run and run.batch)
+        )
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, f"no call with id {call_id}") from error
     return call_view(call)
