@@ -184,15 +184,19 @@ def test_a_not_applicable_answer_needing_review_still_counts() -> None:
 
 
 def test_cost_counts_cache_writes_reads_and_the_batch_discount() -> None:
-    tokens = {
-        "input_tokens": 1_000_000,
-        "output_tokens": 100_000,
-        "cache_creation_input_tokens": 1_000_000,
-        "cache_read_input_tokens": 10_000_000,
-    }
+    def cost(model: str, *, batched: bool = False) -> float | None:
+        return cost_usd(
+            model,
+            input_tokens=1_000_000,
+            output_tokens=100_000,
+            cache_creation_input_tokens=1_000_000,
+            cache_read_input_tokens=10_000_000,
+            batched=batched,
+        )
+
     # $3 input + $1.50 output + $3.75 cache write + $3 cache read
-    assert cost_usd("claude-sonnet-4-5", **tokens) == pytest.approx(11.25)
-    assert cost_usd("claude-sonnet-4-5-20250929", **tokens, batched=True) == pytest.approx(5.625)
+    assert cost("claude-sonnet-4-6") == pytest.approx(11.25)
+    assert cost("claude-sonnet-4-5-20250929", batched=True) == pytest.approx(5.625)
 
 
 def test_a_model_without_a_known_price_has_no_cost_rather_than_a_guess() -> None:
