@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.fake_assemblyai import FakeAssemblyAI
 from tests.support.fake_deepgram import FakeDeepgram
 from tests.support.infra import Infra, infra_from_environment
@@ -42,17 +43,26 @@ def infra() -> Infra:
 
 @dataclass(frozen=True)
 class HostedProviders:
-    """The local stand-ins for the hosted transcription APIs the services are pointed at."""
+    """The local stand-ins for the hosted APIs the services are pointed at."""
 
     assemblyai: FakeAssemblyAI
     deepgram: FakeDeepgram
+    anthropic: FakeAnthropic
 
 
 @pytest.fixture(scope="session")
 def hosted_providers() -> Iterator[HostedProviders]:
-    """AssemblyAI and Deepgram stand-ins on loopback, started once per session."""
-    with FakeAssemblyAI() as assemblyai, FakeDeepgram() as deepgram:
-        yield HostedProviders(assemblyai, deepgram)
+    """AssemblyAI, Deepgram and Anthropic stand-ins on loopback, started once per session.
+
+    Test calls are short, so the Anthropic stand-in caches prefixes of any length (the
+    real API's 1,024-token minimum would leave every test transcript uncached).
+    """
+    with (
+        FakeAssemblyAI() as assemblyai,
+        FakeDeepgram() as deepgram,
+        FakeAnthropic(min_cacheable_tokens=0) as anthropic,
+    ):
+        yield HostedProviders(assemblyai, deepgram, anthropic)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +89,10 @@ async def services(
         "TRANSCRIPTION_ASSEMBLYAI_POLL_INTERVAL_S": "0.2",
         "TRANSCRIPTION_DEEPGRAM_API_KEY": hosted_providers.deepgram.api_key,
         "TRANSCRIPTION_DEEPGRAM_BASE_URL": hosted_providers.deepgram.base_url,
+        "ANALYSIS_ANTHROPIC_API_KEY": hosted_providers.anthropic.api_key,
+        "ANALYSIS_ANTHROPIC_BASE_URL": hosted_providers.anthropic.base_url,
+        "ANALYSIS_CLAUDE_BATCH_INTERVAL_S": "0.5",
+        "ANALYSIS_CLAUDE_MAX_ATTEMPTS": "3",
     }
     running = await start_services(infra, log_dir, run_id, settings)
     try:
