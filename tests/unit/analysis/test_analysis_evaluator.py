@@ -15,43 +15,14 @@ from callscope_analysis.domain.model import (
     Word,
 )
 from callscope_analysis.domain.text import normalise
-from callscope_gateway.domain.default_checks import DEFAULT_CHECKS, CheckDefinition
 
-from tests.support.scripts import LABELLED_SCRIPTS, LabelledScript, timed_lines
+from tests.support.evaluation import default_checks, script_transcript, transcript
+from tests.support.scripts import LABELLED_SCRIPTS, LabelledScript
 
 pytestmark = pytest.mark.unit
 
 EVALUATOR = PhraseEvaluator()
-
-
-def as_check(definition: CheckDefinition) -> Check:
-    """The analysis-side check of one of the gateway's default definitions."""
-    return Check(
-        id=definition.id,
-        name=definition.name,
-        question=definition.question,
-        category=definition.category,
-        weight=definition.weight,
-        critical=definition.critical,
-        speaker=Speaker(definition.speaker),
-        phrases=definition.phrases,
-        window=CheckWindow(definition.window),
-    )
-
-
-CHECKS = {definition.id: as_check(definition) for definition in DEFAULT_CHECKS}
-
-
-def transcript(*segments: Segment, duration: float | None = None) -> Transcript:
-    """A transcript of the given segments; its duration defaults to the last segment's end."""
-    return Transcript(
-        id="t1",
-        call_id="c1",
-        org_id="o1",
-        version=1,
-        duration_seconds=duration if duration is not None else max(s.end for s in segments),
-        segments=segments,
-    )
+CHECKS = default_checks()
 
 
 def agent(start: float, text: str, end: float | None = None) -> Segment:
@@ -70,19 +41,6 @@ def filler(start: float, count: int, speaker: Speaker = Speaker.CUSTOMER) -> lis
         Segment(speaker, start + 3 * index, start + 3 * index + 2, "The meter reading is fine.")
         for index in range(count)
     ]
-
-
-def script_transcript(script: LabelledScript, *, mono: bool = False) -> Transcript:
-    """The script as a perfect transcript with made-up times (speakers unknown when mono)."""
-    lines = timed_lines(script.dialogue)
-    return transcript(
-        *(
-            Segment(
-                Speaker.UNKNOWN if mono else Speaker(line.party), line.start, line.end, line.text
-            )
-            for line in lines
-        )
-    )
 
 
 def result_of(check_id: str, *segments: Segment, duration: float | None = None) -> CheckResult:
