@@ -15,14 +15,18 @@ from callscope_common.mongo import create_mongo_client, service_database
 
 from callscope_analysis import handlers
 from callscope_analysis.adapters.claude import ClaudeConfig, ClaudeEvaluator
+from callscope_analysis.adapters.claude_batches import ClaudeBatches
 from callscope_analysis.adapters.grpc_clients import GrpcCampaignDirectory, GrpcTranscriptSource
 from callscope_analysis.adapters.mongo import MongoAnalysisStore
+from callscope_analysis.adapters.mongo_batches import MongoBatchItemStore
+from callscope_analysis.batch_runner import BatchRunner
 from callscope_analysis.domain.diff import AnalysisDiff
 from callscope_analysis.domain.evaluator import PhraseEvaluator
 from callscope_analysis.domain.model import Analysis, AnalysisSummary, EvaluatorKind
 from callscope_analysis.handlers import Clock, utc_now
 from callscope_analysis.ports import (
     AnalysisStore,
+    BatchItemStore,
     CampaignDirectory,
     CheckEvaluator,
     Publisher,
@@ -45,16 +49,22 @@ class AnalysisService:
         default_factory=lambda: {EvaluatorKind.LOCAL: PhraseEvaluator()}
     )
     clock: Clock = utc_now
+    # Where re-runs that prefer the Message Batches API wait (None: Claude is not set up,
+    # every analysis runs at once).
+    batch_queue: BatchItemStore | None = None
 
     async def handle_call_transcribed(self, event: events_pb2.CallTranscribed) -> None:
         """Analyses a new transcript version."""
         await self._analyse(event.header, event.transcript_version)
 
     async def handle_analysis_requested(self, event: events_pb2.AnalysisRequested) -> None:
-        """Re-runs the analysis of a call as a new version (transcript version 0 = the latest)."""
-        await self._analyse(event.header, event.transcript_version)
+        """Re-runs the analysis of a call as a new version (transcript version 0 = the latest);
+        a Claude campaign's run waits for a message batch when the event prefers it."""
+        await self._analyse(event.header, event.transcript_version, event.prefer_batch)
 
-    async def _analyse(self, header: events_pb2.EventHeader, transcript_version: int) -> None:
+    async def _analyse(
+        self, header: events_pb2.EventHeader, transcript_version: int, prefer_batch: bool = False
+    ) -> None:
         await handlers.analyse_call(
             header=header,
             transcript_version=transcript_version,
@@ -64,6 +74,8 @@ class AnalysisService:
             publisher=self.publisher,
             evaluators=self.evaluators,
             clock=self.clock,
+            prefer_batch=prefer_batch,
+            batch_queue=self.batch_queue,
         )
 
     async def handle_call_deleted(self, event: events_pb2.CallDeleted) -> None:
@@ -101,9 +113,10 @@ def bootstrap(
     publisher: Publisher,
     evaluators: Mapping[EvaluatorKind, CheckEvaluator] | None = None,
     clock: Clock = utc_now,
+    batch_queue: BatchItemStore | None = None,
 ) -> AnalysisService:
     """The analysis use cases wired to the given adapters (only the offline evaluator by
-    default)."""
+    default; re-runs wait for message batches only with a batch queue)."""
     return AnalysisService(
         transcripts=transcripts,
         directory=directory,
@@ -113,6 +126,18 @@ def bootstrap(
         if evaluators is not None
         else {EvaluatorKind.LOCAL: PhraseEvaluator()},
         clock=clock,
+        batch_queue=batch_queue,
+    )
+
+
+def claude_config(settings: AnalysisSettings) -> ClaudeConfig:
+    """How the service talks to Claude, from its settings."""
+    return ClaudeConfig(
+        default_model=settings.claude_model,
+        max_tokens=settings.claude_max_tokens,
+        checks_per_request=settings.claude_checks_per_request,
+        max_attempts=settings.claude_max_attempts,
+        max_concurrency=settings.claude_max_concurrency,
     )
 
 
@@ -123,16 +148,40 @@ def build_evaluators(
     evaluators: dict[EvaluatorKind, CheckEvaluator] = {EvaluatorKind.LOCAL: PhraseEvaluator()}
     if claude is not None:
         evaluators[EvaluatorKind.CLAUDE] = ClaudeEvaluator(
-            client=claude,
-            config=ClaudeConfig(
-                default_model=settings.claude_model,
-                max_tokens=settings.claude_max_tokens,
-                checks_per_request=settings.claude_checks_per_request,
-                max_attempts=settings.claude_max_attempts,
-                max_concurrency=settings.claude_max_concurrency,
-            ),
+            client=claude, config=claude_config(settings)
         )
     return evaluators
+
+
+def build_batch_runner(
+    settings: AnalysisSettings,
+    *,
+    claude: anthropic.AsyncAnthropic | None,
+    queue: BatchItemStore,
+    transcripts: TranscriptSource,
+    directory: CampaignDirectory,
+    store: AnalysisStore,
+    publisher: Publisher,
+    evaluators: Mapping[EvaluatorKind, CheckEvaluator],
+    clock: Clock = utc_now,
+) -> BatchRunner | None:
+    """The Message Batches runner, or None when the deployment has no Claude key."""
+    fallback = evaluators.get(EvaluatorKind.CLAUDE)
+    if claude is None or fallback is None:
+        return None
+    return BatchRunner(
+        batches=ClaudeBatches(client=claude, config=claude_config(settings)),
+        queue=queue,
+        transcripts=transcripts,
+        directory=directory,
+        store=store,
+        publisher=publisher,
+        fallback=fallback,
+        evaluators=evaluators,
+        interval_s=settings.claude_batch_interval_s,
+        max_items=settings.claude_batch_max_items,
+        clock=clock,
+    )
 
 
 def create_claude_client(settings: AnalysisSettings) -> anthropic.AsyncAnthropic | None:
@@ -154,6 +203,7 @@ class Infrastructure:
     """The real adapters of one process, opened once and closed on exit."""
 
     store: MongoAnalysisStore
+    batch_queue: MongoBatchItemStore
     transcripts: GrpcTranscriptSource
     directory: GrpcCampaignDirectory
     producer: AIOKafkaProducer
@@ -162,12 +212,15 @@ class Infrastructure:
 
 @contextlib.asynccontextmanager
 async def connect(settings: AnalysisSettings) -> AsyncIterator[Infrastructure]:
-    """Opens MongoDB, the Kafka producer and the peers' channels; closes them on exit."""
+    """Opens MongoDB (analyses and the batch queue), the Kafka producer and the peers'
+    channels; closes them on exit."""
     async with contextlib.AsyncExitStack() as stack:
         mongo = create_mongo_client(settings, APP_NAME)
         stack.push_async_callback(mongo.close)
         store = MongoAnalysisStore(service_database(mongo, settings))
         await store.ensure_indexes()
+        batch_queue = MongoBatchItemStore(service_database(mongo, settings))
+        await batch_queue.ensure_indexes()
 
         transcripts_channel = create_channel(settings.transcripts_addr)
         stack.push_async_callback(transcripts_channel.close)
@@ -184,6 +237,7 @@ async def connect(settings: AnalysisSettings) -> AsyncIterator[Infrastructure]:
 
         yield Infrastructure(
             store=store,
+            batch_queue=batch_queue,
             transcripts=GrpcTranscriptSource(transcripts_channel),
             directory=GrpcCampaignDirectory(directory_channel),
             producer=producer,

@@ -3,7 +3,8 @@
 Kafka delivers at least once, so analysing is idempotent on the triggering
 event's id: a redelivered event finds the analysis it already produced and
 only re-announces it, which also completes a run that crashed between storing
-and publishing.
+and publishing. A Claude campaign's re-run may instead be queued for the Message
+Batches API (`batch_runner` answers it later through `store_and_announce`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,22 @@ from collections.abc import Callable, Mapping
 from callscope.v1 import common_pb2, events_pb2
 from callscope_common.events import new_header
 
+from callscope_analysis.domain.batches import BatchItem
 from callscope_analysis.domain.conversation import conversation_stats
 from callscope_analysis.domain.diff import AnalysisDiff, compare
 from callscope_analysis.domain.model import (
     Analysis,
     AnalysisSummary,
+    Campaign,
     EvaluatorKind,
+    EvaluatorOutcome,
     NewAnalysis,
+    Transcript,
 )
 from callscope_analysis.domain.scoring import score_and_flag
 from callscope_analysis.ports import (
     AnalysisStore,
+    BatchItemStore,
     CampaignDirectory,
     CampaignNotFoundError,
     CheckEvaluator,
@@ -45,6 +51,14 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class AnalysisInputError(LookupError):
+    """The transcript or the campaign an analysis needs is missing; `reason` is for people."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 async def analyse_call(
     *,
     header: events_pb2.EventHeader,
@@ -55,57 +69,112 @@ async def analyse_call(
     publisher: Publisher,
     evaluators: Mapping[EvaluatorKind, CheckEvaluator],
     clock: Clock = utc_now,
+    prefer_batch: bool = False,
+    batch_queue: BatchItemStore | None = None,
 ) -> None:
     """Evaluates the campaign's checks on a transcript version with the campaign's evaluator,
     stores a new analysis version and announces it; reports a FAILED status with a reason
-    when the inputs are missing or the evaluator cannot answer."""
+    when the inputs are missing or the evaluator cannot answer.
+
+    With `prefer_batch`, a Claude campaign's analysis is queued for the Message Batches API
+    instead (when the deployment has a batch queue, which it has when Claude is set up).
+    """
     existing = await store.find_by_source_event(header.event_id)
     if existing is not None:
         logger.info(
             "event already analysed, announcing the stored analysis again",
             extra={"analysis_id": existing.id, "version": existing.version},
         )
-        await publisher.publish(_call_analyzed(header, existing))
+        await announce(publisher, header, existing)
+        return
+    batching = batch_queue if prefer_batch else None
+    if batching is not None and await batching.get(header.event_id) is not None:
+        logger.info("event already queued for a message batch")
         return
 
     await _publish_status(publisher, header, common_pb2.CALL_STATUS_ANALYZING)
     try:
-        transcript = await transcripts.get_transcript(
-            header.org_id, header.call_id, transcript_version
+        transcript, campaign = await read_inputs(
+            header=header,
+            transcript_version=transcript_version,
+            transcripts=transcripts,
+            directory=directory,
         )
+    except AnalysisInputError as error:
+        await report_failure(publisher, header, error.reason)
+        return
+    evaluator = evaluators.get(campaign.evaluator)
+    if evaluator is None:
+        await report_failure(publisher, header, not_set_up_reason(campaign.evaluator))
+        return
+    if batching is not None and campaign.evaluator is EvaluatorKind.CLAUDE:
+        await _queue_for_batch(batching, header, transcript, campaign, clock())
+        return
+    await evaluate_and_store(
+        header=header,
+        transcript=transcript,
+        campaign=campaign,
+        evaluator=evaluator,
+        store=store,
+        publisher=publisher,
+        clock=clock,
+    )
+
+
+async def read_inputs(
+    *,
+    header: events_pb2.EventHeader,
+    transcript_version: int,
+    transcripts: TranscriptSource,
+    directory: CampaignDirectory,
+) -> tuple[Transcript, Campaign]:
+    """The transcript version (0 = the latest) and the campaign with its checks; raises
+    AnalysisInputError, saying what to do, when one is missing or the campaign has no checks."""
+    transcript = await read_transcript(
+        header=header, transcript_version=transcript_version, transcripts=transcripts
+    )
+    try:
+        campaign = await directory.get_campaign(header.org_id, header.campaign_id)
+    except CampaignNotFoundError:
+        raise AnalysisInputError(
+            f"the call's campaign {header.campaign_id or '(none)'} was not found; "
+            "it may have been deleted"
+        ) from None
+    if not campaign.checks:
+        raise AnalysisInputError(
+            "the campaign has no quality checks; add checks in the campaign settings, "
+            "then run the analysis again"
+        )
+    return transcript, campaign
+
+
+async def read_transcript(
+    *, header: events_pb2.EventHeader, transcript_version: int, transcripts: TranscriptSource
+) -> Transcript:
+    """The call's transcript version (0 = the latest); AnalysisInputError when it is missing."""
+    try:
+        return await transcripts.get_transcript(header.org_id, header.call_id, transcript_version)
     except TranscriptNotFoundError:
         wanted = (
             f"transcript version {transcript_version}" if transcript_version else "a transcript"
         )
-        await _fail(
-            publisher,
-            header,
-            f"{wanted} of this call was not found; run the transcription again, then the analysis",
-        )
-        return
-    try:
-        campaign = await directory.get_campaign(header.org_id, header.campaign_id)
-    except CampaignNotFoundError:
-        await _fail(
-            publisher,
-            header,
-            f"the call's campaign {header.campaign_id or '(none)'} was not found; "
-            "it may have been deleted",
-        )
-        return
-    if not campaign.checks:
-        await _fail(
-            publisher,
-            header,
-            "the campaign has no quality checks; add checks in the campaign settings, "
-            "then run the analysis again",
-        )
-        return
+        raise AnalysisInputError(
+            f"{wanted} of this call was not found; run the transcription again, then the analysis"
+        ) from None
 
-    evaluator = evaluators.get(campaign.evaluator)
-    if evaluator is None:
-        await _fail(publisher, header, _not_set_up(campaign.evaluator))
-        return
+
+async def evaluate_and_store(
+    *,
+    header: events_pb2.EventHeader,
+    transcript: Transcript,
+    campaign: Campaign,
+    evaluator: CheckEvaluator,
+    store: AnalysisStore,
+    publisher: Publisher,
+    clock: Clock = utc_now,
+) -> Analysis | None:
+    """Answers the campaign's checks at once, then stores and announces the analysis; None
+    (after reporting FAILED with the evaluator's reason) when the evaluator cannot answer."""
     try:
         outcome = await evaluator.assess(transcript, campaign)
     except EvaluatorUnavailableError as error:
@@ -113,8 +182,31 @@ async def analyse_call(
             "evaluator could not answer",
             extra={"evaluator": evaluator.name, "detail": error.detail},
         )
-        await _fail(publisher, header, error.reason)
-        return
+        await report_failure(publisher, header, error.reason)
+        return None
+    return await store_and_announce(
+        header=header,
+        transcript=transcript,
+        campaign=campaign,
+        outcome=outcome,
+        store=store,
+        publisher=publisher,
+        clock=clock,
+    )
+
+
+async def store_and_announce(
+    *,
+    header: events_pb2.EventHeader,
+    transcript: Transcript,
+    campaign: Campaign,
+    outcome: EvaluatorOutcome,
+    store: AnalysisStore,
+    publisher: Publisher,
+    clock: Clock = utc_now,
+) -> Analysis:
+    """Scores and flags an evaluator's results, stores them as the call's next analysis
+    version (once per triggering event) and publishes CallAnalyzed."""
     evaluation = score_and_flag(
         outcome.results,
         campaign.flag_threshold,
@@ -144,7 +236,39 @@ async def analyse_call(
             "flagged": analysis.flagged,
         },
     )
+    await announce(publisher, header, analysis)
+    return analysis
+
+
+async def announce(
+    publisher: Publisher, header: events_pb2.EventHeader, analysis: Analysis
+) -> None:
+    """Publishes CallAnalyzed for a stored analysis (again, for a redelivered event)."""
     await publisher.publish(_call_analyzed(header, analysis))
+
+
+async def _queue_for_batch(
+    queue: BatchItemStore,
+    header: events_pb2.EventHeader,
+    transcript: Transcript,
+    campaign: Campaign,
+    now: dt.datetime,
+) -> None:
+    queued = await queue.queue(
+        BatchItem(
+            id=header.event_id,
+            org_id=header.org_id,
+            call_id=header.call_id,
+            campaign_id=header.campaign_id,
+            transcript_version=transcript.version,
+            created_at=now,
+            model=campaign.claude_model,
+        )
+    )
+    logger.info(
+        "analysis queued for a message batch" if queued else "analysis already queued",
+        extra={"transcript_version": transcript.version},
+    )
 
 
 async def handle_call_deleted(event: events_pb2.CallDeleted, *, store: AnalysisStore) -> None:
@@ -185,7 +309,8 @@ async def compare_analyses(
     return compare(before, after)
 
 
-def _not_set_up(kind: EvaluatorKind) -> str:
+def not_set_up_reason(kind: EvaluatorKind) -> str:
+    """Why a campaign's evaluator cannot run on this deployment, and what to do."""
     if kind is EvaluatorKind.CLAUDE:
         return (
             "the campaign evaluates calls with Claude, but this deployment has no Claude API "
@@ -223,6 +348,7 @@ async def _publish_status(
     )
 
 
-async def _fail(publisher: Publisher, header: events_pb2.EventHeader, reason: str) -> None:
+async def report_failure(publisher: Publisher, header: events_pb2.EventHeader, reason: str) -> None:
+    """Publishes the call's analysis as FAILED with a reason for people."""
     logger.warning("analysis failed", extra={"reason": reason})
     await _publish_status(publisher, header, common_pb2.CALL_STATUS_FAILED, reason)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from google.protobuf import message as protobuf_message
 
+from callscope_analysis.domain.batches import BatchItem, BatchSubmission
 from callscope_analysis.domain.model import (
     Analysis,
     AnalysisSummary,
@@ -85,3 +87,40 @@ class Publisher(Protocol):
 
     async def publish(self, event: protobuf_message.Message) -> None:
         """Sends one event durably."""
+
+
+class BatchItemStore(Protocol):
+    """Analyses waiting for the Message Batches API, and the claims that keep two replicas
+    from submitting the same item or collecting the same batch."""
+
+    async def queue(self, item: BatchItem) -> bool:
+        """Stores a new QUEUED item; False when its event already queued one."""
+
+    async def get(self, item_id: str) -> BatchItem | None:
+        """The item an event queued, if any."""
+
+    async def queued(self, limit: int) -> list[BatchItem]:
+        """Up to limit QUEUED items, oldest first."""
+
+    async def claim(self, key: str, at: dt.datetime) -> bool:
+        """Takes the claim named key for this store's holder; False when someone holds it."""
+
+    async def release(self, key: str) -> None:
+        """Gives up this holder's claim named key (someone else's stays)."""
+
+    async def release_stale_claims(self, before: dt.datetime) -> int:
+        """Drops every claim taken before the moment (a holder that crashed); how many."""
+
+    async def mark_submitted(
+        self, item_id: str, submission: BatchSubmission, at: dt.datetime
+    ) -> None:
+        """The item is SUBMITTED as part of a batch, with the campaign it was sent with."""
+
+    async def submitted_batch_ids(self) -> list[str]:
+        """The batches that still have SUBMITTED items."""
+
+    async def submitted_in(self, batch_id: str) -> list[BatchItem]:
+        """The batch's items that are still SUBMITTED."""
+
+    async def mark_done(self, item_id: str, outcome: str, at: dt.datetime) -> None:
+        """The item is DONE: its analysis stored ("stored") or why it failed."""

@@ -30,6 +30,10 @@ class AnalysisSettings(InfraSettings):
     claude_max_attempts: int = Field(default=5, ge=1, le=20)
     claude_max_concurrency: int = Field(default=4, ge=1, le=256)
     claude_timeout_s: float = Field(default=120.0, gt=0)
+    # Message Batches (re-runs that ask for them): how often queued analyses are sent as
+    # one batch and ended batches collected, and how many calls go in one batch.
+    claude_batch_interval_s: float = Field(default=60.0, gt=0)
+    claude_batch_max_items: int = Field(default=1000, ge=1, le=10000)
 
     # Analysis never touches object storage, so it does not demand S3 credentials
     # (a Deployment should not need a Secret it never uses).

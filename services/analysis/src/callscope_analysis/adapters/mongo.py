@@ -226,7 +226,7 @@ def analysis_from_document(document: Document) -> Analysis:
 def _result_to_document(result: CheckResult) -> Document:
     evidence = result.evidence
     return {
-        "check": _check_to_document(result.check),
+        "check": check_to_document(result.check),
         "answer": result.answer.value,
         "passed": result.passed,
         "confidence": result.confidence,
@@ -247,7 +247,7 @@ def _result_to_document(result: CheckResult) -> Document:
 def _result_from_document(document: Document) -> CheckResult:
     evidence = document.get("evidence")
     return CheckResult(
-        check=_check_from_document(document["check"]),
+        check=check_from_document(document["check"]),
         answer=CheckAnswer(document["answer"]),
         passed=bool(document["passed"]),
         confidence=float(document["confidence"]),
@@ -265,7 +265,8 @@ def _result_from_document(document: Document) -> CheckResult:
     )
 
 
-def _check_to_document(check: Check) -> Document:
+def check_to_document(check: Check) -> Document:
+    """The stored form of a check definition, complete (results and batch snapshots)."""
     return {
         "id": check.id,
         "name": check.name,
@@ -282,7 +283,8 @@ def _check_to_document(check: Check) -> Document:
     }
 
 
-def _check_from_document(document: Document) -> Check:
+def check_from_document(document: Document) -> Check:
+    """The check definition a stored document holds."""
     return Check(
         id=document["id"],
         name=document["name"],
