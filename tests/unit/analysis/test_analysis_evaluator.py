@@ -124,7 +124,12 @@ def test_each_default_check_passes_on_its_phrase_and_fails_without(
 ) -> None:
     check = CHECKS[check_id]
     # The phrase sits where the check's window looks: opening, closing, or the middle.
-    at = {CheckWindow.OPENING: 0.0, CheckWindow.CLOSING: 27.0, CheckWindow.ANYWHERE: 14.0}
+    at = {
+        CheckWindow.OPENING: 0.0,
+        CheckWindow.CLOSING: 27.0,
+        CheckWindow.ANYWHERE: 14.0,
+        CheckWindow.FIRST_HALF: 7.0,
+    }
     start = at[check.window]
     others = [s for s in filler(0.0, 10) if not start <= s.start < start + 3]
 
@@ -361,8 +366,8 @@ def test_a_failed_check_names_what_it_looked_for_and_where() -> None:
     assert not result.passed
     assert result.evidence is None
     assert result.reasoning.startswith(
-        "no phrase like 'verify your identity' or 'confirm your identity' from the agent "
-        "anywhere in the call"
+        "no phrase like 'verify your identity' or 'confirm your identity' and not all of "
+        "'code', 'mobile' from the agent in the first half of the call"
     )
     assert 0.6 <= result.confidence <= 0.9
 

@@ -22,9 +22,8 @@ pytestmark = pytest.mark.unit
 ACCURACY_TARGET = 0.90
 CRITICAL_FALSE_PASS_TARGET = 0.02
 
-# A phrase matcher cannot see these: the agent asks for the date of birth and the
-# customer refuses, or asks only after the account was discussed. Either needs the
-# evaluator to follow the conversation (what was answered, and in which order).
+# Calls where the agent says the words but does not verify: the agent asks for the date
+# of birth and the customer refuses, or asks only after the account was discussed.
 BEYOND_PHRASES = {"customer-refuses", "checks-too-late"}
 
 SETS = {
@@ -113,13 +112,6 @@ def test_accuracy_is_at_least_90_percent(name: str) -> None:
     assert accuracy.accuracy >= ACCURACY_TARGET, describe(accuracy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "phrases cannot tell a refused or too-late identity check from a real one "
-        "(BEYOND_PHRASES); bench/evaluator_accuracy.py lists them"
-    ),
-)
 @pytest.mark.parametrize("name", list(SETS))
 def test_the_critical_check_false_passes_at_most_2_percent(name: str) -> None:
     critical = measured(name).critical()
@@ -128,13 +120,13 @@ def test_the_critical_check_false_passes_at_most_2_percent(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(SETS))
-def test_the_critical_check_false_passes_only_where_phrases_cannot_see(name: str) -> None:
-    # Every other call that fails identity verification must not be passed: the
-    # customer saying the words, "for your security", a name taken, a check skipped.
+def test_a_refused_or_late_identity_check_is_not_passed(name: str) -> None:
+    # The agent says the words, but the customer refuses, or the check comes only after
+    # the account was discussed: the refusal rule and the FIRST_HALF window catch them.
     variants = {call.name: call.variants for call in SETS[name]}
-    passed_wrongly = {
-        variants[item.call][item.result.check.id]
-        for item in measured(name).critical().wrong()
-        if not item.expected
-    }
-    assert passed_wrongly <= BEYOND_PHRASES
+    judged = [
+        item
+        for item in measured(name).critical().judged
+        if variants[item.call][item.result.check.id] in BEYOND_PHRASES
+    ]
+    assert judged and not any(item.result.passed for item in judged)

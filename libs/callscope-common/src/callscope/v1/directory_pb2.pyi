@@ -89,6 +89,10 @@ class _CheckWindowEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CheckWind
     CHECK_WINDOW_ANYWHERE: _CheckWindow.ValueType  # 1
     CHECK_WINDOW_OPENING: _CheckWindow.ValueType  # 2
     CHECK_WINDOW_CLOSING: _CheckWindow.ValueType  # 3
+    CHECK_WINDOW_FIRST_HALF: _CheckWindow.ValueType  # 4
+    """Before the middle of the call: what must happen before the business of the
+    call (identity verification before the account is discussed).
+    """
 
 class CheckWindow(_CheckWindow, metaclass=_CheckWindowEnumTypeWrapper):
     """Where in the call the offline evaluator looks for a check's evidence."""
@@ -97,6 +101,10 @@ CHECK_WINDOW_UNSPECIFIED: CheckWindow.ValueType  # 0
 CHECK_WINDOW_ANYWHERE: CheckWindow.ValueType  # 1
 CHECK_WINDOW_OPENING: CheckWindow.ValueType  # 2
 CHECK_WINDOW_CLOSING: CheckWindow.ValueType  # 3
+CHECK_WINDOW_FIRST_HALF: CheckWindow.ValueType  # 4
+"""Before the middle of the call: what must happen before the business of the
+call (identity verification before the account is discussed).
+"""
 Global___CheckWindow: _TypeAlias = CheckWindow  # noqa: Y015
 
 class _CheckAnswerType:

@@ -39,6 +39,7 @@ _WINDOW_FROM_PB = {
     directory_pb2.CHECK_WINDOW_ANYWHERE: CheckWindow.ANYWHERE,
     directory_pb2.CHECK_WINDOW_OPENING: CheckWindow.OPENING,
     directory_pb2.CHECK_WINDOW_CLOSING: CheckWindow.CLOSING,
+    directory_pb2.CHECK_WINDOW_FIRST_HALF: CheckWindow.FIRST_HALF,
 }
 _WINDOW_TO_PB = {window: value for value, window in _WINDOW_FROM_PB.items()}
 

@@ -21,6 +21,10 @@ normalised text, which tolerates the small slips of a speech recogniser
   check as a phrase does ("verify" ... "identity").
 - A YES_NO_NOT_APPLICABLE check with `applies_when` phrases applies only when
   someone says one of them anywhere in the call; otherwise it is NOT_APPLICABLE.
+- Negated: a match whose words carry a negation the phrase lacks ("I do not
+  understand how" for "i understand how") does not count.
+- Refused: when the other party's next turn refuses what was asked ("I will
+  not verify anything"), the words were said but the check was not done: NO.
 - A check without phrases or keywords cannot be judged here: NOT_APPLICABLE,
   left out of the score.
 """
@@ -51,6 +55,21 @@ from callscope_analysis.domain.model import (
 from callscope_analysis.domain.text import normalise
 
 DEFAULT_MATCH_THRESHOLD = 85.0
+
+# What a party says to refuse a request (normalised). Kept small and specific: "no, I
+# will not need anything else" answers an offer, it does not refuse one.
+REFUSALS: tuple[str, ...] = (
+    "i will not verify",
+    "i will not give",
+    "i will not tell",
+    "i am not giving",
+    "i am not telling",
+    "i would rather not say",
+    "i would rather not give",
+    "i refuse to",
+    "i do not want to give",
+    "i am not going to give",
+)
 
 # A failed check's reasoning mentions the closest phrase only when it came this
 # close; below it the "closest" stretch is a coincidence and would only confuse.
@@ -155,16 +174,57 @@ class PhraseEvaluator:
         candidates = list(self._candidates(transcript, check))
         best = _best_match(candidates, phrases)
         if best is not None and best.similarity >= self.match_threshold:
-            return self._passed(check, best)
+            refusal = self._refusal(transcript, check, best.candidate)
+            if refusal is None:
+                return self._passed(check, best)
+            return self._refused(check, best.candidate, refusal)
         said = _keywords_said(candidates, keywords, self.match_threshold) if keywords else None
         if said is not None:
-            return self._passed_on_keywords(check, said, keywords)
+            refusal = self._refusal(transcript, check, said)
+            if refusal is None:
+                return self._passed_on_keywords(check, said, keywords)
+            return self._refused(check, said, refusal)
         return self._failed(
             check,
             best,
             has_speech=bool(candidates),
             phrases=[phrase for phrase, _ in phrases],
             keywords=keywords,
+        )
+
+    def _refusal(self, transcript: Transcript, check: Check, said: _Candidate) -> Segment | None:
+        """The other party's next turn, when it refuses what the check's speaker asked."""
+        other = {Speaker.AGENT: Speaker.CUSTOMER, Speaker.CUSTOMER: Speaker.AGENT}.get(said.speaker)
+        if other is None:
+            return None
+        following = sorted(
+            (s for s in transcript.segments if s.start >= said.start and s.speaker is other),
+            key=lambda segment: segment.start,
+        )
+        if not following:
+            return None
+        reply = normalise(following[0].text)
+        refused = any(
+            phrase_similarity(refusal, reply)[0] >= self.match_threshold for refusal in REFUSALS
+        )
+        return following[0] if refused else None
+
+    def _refused(self, check: Check, said: _Candidate, refusal: Segment) -> CheckResult:
+        return CheckResult(
+            check=check,
+            answer=CheckAnswer.NO,
+            passed=False,
+            confidence=0.7,
+            evidence=Evidence(
+                quote=refusal.text.strip(),
+                speaker=refusal.speaker,
+                start=refusal.start,
+                end=refusal.end,
+            ),
+            reasoning=(
+                f"{_who_said(said.speaker)} asked at {format_time(said.start)}, but "
+                f"{_who_said(refusal.speaker)} refused: '{refusal.text.strip()}'"
+            ),
         )
 
     def _trigger(self, transcript: Transcript, check: Check) -> _Match | None:
@@ -206,6 +266,8 @@ class PhraseEvaluator:
             return -math.inf, math.inf
         edge = duration * self.edge_fraction
         middle = duration / 2
+        if window is CheckWindow.FIRST_HALF:
+            return -math.inf, middle
         if window is CheckWindow.OPENING:
             turns_end = segments[min(self.edge_turns, len(segments)) - 1].end
             return -math.inf, min(middle, max(edge, turns_end))
@@ -303,6 +365,14 @@ class PhraseEvaluator:
         return round(0.6 + 0.3 * distance, 2)
 
 
+_NEGATIONS = frozenset({"not", "never", "no"})
+
+
+def _negated(phrase: str, fragment: str) -> bool:
+    """Whether the matched words carry a negation the phrase does not."""
+    return bool((_NEGATIONS & set(fragment.split())) - set(phrase.split()))
+
+
 def _normalised_hints(hints: Iterable[str]) -> tuple[tuple[str, str], ...]:
     """Each hint with its normalised form, hints that normalise to nothing left out."""
     pairs = ((hint, normalise(hint)) for hint in hints)
@@ -346,6 +416,9 @@ def _best_match(
     for candidate in candidates:
         for phrase, normalised in phrases:
             similarity, fragment = phrase_similarity(normalised, candidate.normalised)
+            if _negated(normalised, fragment):
+                # "I do not understand how" is not "I understand how".
+                similarity = 0.0
             if best is None or similarity > best.similarity:
                 best = _Match(phrase, similarity, fragment, candidate)
     return best
@@ -415,4 +488,5 @@ def _where(window: CheckWindow) -> str:
     return {
         CheckWindow.OPENING: "in the opening",
         CheckWindow.CLOSING: "in the closing",
+        CheckWindow.FIRST_HALF: "in the first half of the call",
     }.get(window, "anywhere in the call")

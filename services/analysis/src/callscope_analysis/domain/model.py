@@ -24,6 +24,8 @@ class CheckWindow(enum.StrEnum):
     ANYWHERE = "ANYWHERE"
     OPENING = "OPENING"
     CLOSING = "CLOSING"
+    # Before the middle of the call.
+    FIRST_HALF = "FIRST_HALF"
 
 
 class CheckAnswer(enum.StrEnum):

@@ -38,7 +38,7 @@ DEFAULT_WINDOW: CheckWindow = "ANYWHERE"
 DEFAULT_ANSWER_TYPE: CheckAnswerType = "YES_NO"
 
 SPEAKERS: tuple[CheckSpeaker, ...] = ("AGENT", "CUSTOMER", "ANY")
-WINDOWS: tuple[CheckWindow, ...] = ("ANYWHERE", "OPENING", "CLOSING")
+WINDOWS: tuple[CheckWindow, ...] = ("ANYWHERE", "OPENING", "CLOSING", "FIRST_HALF")
 ANSWER_TYPES: tuple[CheckAnswerType, ...] = ("YES_NO", "YES_NO_NOT_APPLICABLE")
 
 # Every field a person sets, in the order the API documents them (the id is the system's).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 CheckSpeaker = Literal["AGENT", "CUSTOMER", "ANY"]
-CheckWindow = Literal["ANYWHERE", "OPENING", "CLOSING"]
+CheckWindow = Literal["ANYWHERE", "OPENING", "CLOSING", "FIRST_HALF"]
 CheckAnswerType = Literal["YES_NO", "YES_NO_NOT_APPLICABLE"]
 
 DEFAULT_FLAG_THRESHOLD = 70.0
@@ -63,6 +63,8 @@ DEFAULT_CHECKS: tuple[CheckDefinition, ...] = (
             "i am calling from",
         ),
         window="OPENING",
+        # "Good morning, Harbor Bank, Maya speaking, how can I help?"
+        keywords=("speaking", "help"),
     ),
     CheckDefinition(
         id="identity_verification",
@@ -90,7 +92,9 @@ DEFAULT_CHECKS: tuple[CheckDefinition, ...] = (
             "memorable word",
             "last four digits",
         ),
-        window="ANYWHERE",
+        window="FIRST_HALF",
+        # "I have just sent a code to your mobile; can you read it to me?"
+        keywords=("code", "mobile"),
     ),
     CheckDefinition(
         id="empathy",
