@@ -236,3 +236,35 @@ async def test_an_overloaded_claude_fails_the_analysis_with_a_reason_and_a_rerun
         f"/api/v1/calls/{claude_call.call['id']}/analyses", headers=claude_call.headers
     )
     assert [v["version"] for v in history.json()["analyses"]] == [3, 2, 1]
+
+
+async def test_a_batch_rerun_goes_through_message_batches_at_half_price(
+    api: httpx.AsyncClient, claude_call: ClaudeCall, hosted_providers: HostedProviders
+) -> None:
+    call_id = claude_call.call["id"]
+    fake = hosted_providers.anthropic
+    batches_before = len(fake.batch_ids())
+    response = await api.post(
+        f"/api/v1/calls/{call_id}/run-analysis", headers=claude_call.headers, json={"batch": True}
+    )
+    assert response.status_code == 202, response.text
+
+    async def batched() -> dict[str, Any] | None:
+        call: dict[str, Any] = (
+            await api.get(f"/api/v1/calls/{call_id}", headers=claude_call.headers)
+        ).json()
+        return (
+            call
+            if call["status"] in {"COMPLETED", "FAILED"} and call["analysis_version"] == 4
+            else None
+        )
+
+    call = await wait_for(batched, timeout_s=60, describe="the batched analysis")
+    assert call["status"] == "COMPLETED", call
+    analysis = await _analysis(api, claude_call.headers, call_id)
+    assert analysis["version"] == 4
+    assert analysis["usage"]["batched"] is True
+    assert len(fake.batch_ids()) == batches_before + 1
+    previous = await _analysis(api, claude_call.headers, call_id, version=3)
+    # The same requests at half the price (cache tokens aside, which differ per run).
+    assert analysis["usage"]["cost_usd"] < previous["usage"]["cost_usd"]
