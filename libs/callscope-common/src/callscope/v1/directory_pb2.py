@@ -25,23 +25,25 @@ _sym_db = _symbol_database.Default()
 from callscope.v1 import common_pb2 as callscope_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63\x61llscope/v1/directory.proto\x12\x0c\x63\x61llscope.v1\x1a\x19\x63\x61llscope/v1/common.proto\"U\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x14\n\x0c\x63\x61mpaign_ids\x18\x05 \x03(\t\"E\n\x10\x46indAgentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"3\n\x0fGetAgentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"\'\n\x14ResolveApiKeyRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"L\n\x15ResolveApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\"9\n\x12GetCampaignRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\"\x88\x03\n\x08\x43\x61mpaign\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x16\n\x0e\x66lag_threshold\x18\x04 \x01(\x01\x12\x17\n\x0f\x61uto_processing\x18\x05 \x01(\x08\x12#\n\x06\x63hecks\x18\x06 \x03(\x0b\x32\x13.callscope.v1.Check\x12\x43\n\x16transcription_provider\x18\x07 \x01(\x0e\x32#.callscope.v1.TranscriptionProvider\x12\x31\n\ragent_channel\x18\x08 \x01(\x0e\x32\x1a.callscope.v1.AudioChannel\x12,\n\ropening_party\x18\t \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x14\n\x0c\x63ompany_name\x18\n \x01(\t\x12*\n\tevaluator\x18\x0b \x01(\x0e\x32\x17.callscope.v1.Evaluator\x12\x14\n\x0c\x63laude_model\x18\x0c \x01(\t\"\xa7\x02\n\x05\x43heck\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x0e\n\x06weight\x18\x05 \x01(\x01\x12\x10\n\x08\x63ritical\x18\x06 \x01(\x08\x12&\n\x07speaker\x18\x07 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x0f\n\x07phrases\x18\x08 \x03(\t\x12)\n\x06window\x18\t \x01(\x0e\x32\x19.callscope.v1.CheckWindow\x12\x32\n\x0b\x61nswer_type\x18\n \x01(\x0e\x32\x1d.callscope.v1.CheckAnswerType\x12\x10\n\x08keywords\x18\x0b \x03(\t\x12\x14\n\x0c\x61pplies_when\x18\x0c \x03(\t*Q\n\tEvaluator\x12\x19\n\x15\x45VALUATOR_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x45VALUATOR_LOCAL\x10\x01\x12\x14\n\x10\x45VALUATOR_CLAUDE\x10\x02*\xad\x01\n\x15TranscriptionProvider\x12&\n\"TRANSCRIPTION_PROVIDER_UNSPECIFIED\x10\x00\x12 \n\x1cTRANSCRIPTION_PROVIDER_LOCAL\x10\x01\x12%\n!TRANSCRIPTION_PROVIDER_ASSEMBLYAI\x10\x02\x12#\n\x1fTRANSCRIPTION_PROVIDER_DEEPGRAM\x10\x03*^\n\x0c\x41udioChannel\x12\x1d\n\x19\x41UDIO_CHANNEL_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41UDIO_CHANNEL_LEFT\x10\x01\x12\x17\n\x13\x41UDIO_CHANNEL_RIGHT\x10\x02*\x97\x01\n\x0b\x43heckWindow\x12\x1c\n\x18\x43HECK_WINDOW_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43HECK_WINDOW_ANYWHERE\x10\x01\x12\x18\n\x14\x43HECK_WINDOW_OPENING\x10\x02\x12\x18\n\x14\x43HECK_WINDOW_CLOSING\x10\x03\x12\x1b\n\x17\x43HECK_WINDOW_FIRST_HALF\x10\x04*\x7f\n\x0f\x43heckAnswerType\x12!\n\x1d\x43HECK_ANSWER_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HECK_ANSWER_TYPE_YES_NO\x10\x01\x12+\n\'CHECK_ANSWER_TYPE_YES_NO_NOT_APPLICABLE\x10\x02\x32\xb0\x02\n\tDirectory\x12X\n\rResolveApiKey\x12\".callscope.v1.ResolveApiKeyRequest\x1a#.callscope.v1.ResolveApiKeyResponse\x12G\n\x0bGetCampaign\x12 .callscope.v1.GetCampaignRequest\x1a\x16.callscope.v1.Campaign\x12@\n\tFindAgent\x12\x1e.callscope.v1.FindAgentRequest\x1a\x13.callscope.v1.Agent\x12>\n\x08GetAgent\x12\x1d.callscope.v1.GetAgentRequest\x1a\x13.callscope.v1.Agentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63\x61llscope/v1/directory.proto\x12\x0c\x63\x61llscope.v1\x1a\x19\x63\x61llscope/v1/common.proto\"U\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x14\n\x0c\x63\x61mpaign_ids\x18\x05 \x03(\t\"E\n\x10\x46indAgentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"3\n\x0fGetAgentRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"\'\n\x14ResolveApiKeyRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"L\n\x15ResolveApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\"9\n\x12GetCampaignRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\"\xb2\x03\n\x08\x43\x61mpaign\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x16\n\x0e\x66lag_threshold\x18\x04 \x01(\x01\x12\x17\n\x0f\x61uto_processing\x18\x05 \x01(\x08\x12#\n\x06\x63hecks\x18\x06 \x03(\x0b\x32\x13.callscope.v1.Check\x12\x43\n\x16transcription_provider\x18\x07 \x01(\x0e\x32#.callscope.v1.TranscriptionProvider\x12\x31\n\ragent_channel\x18\x08 \x01(\x0e\x32\x1a.callscope.v1.AudioChannel\x12,\n\ropening_party\x18\t \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x14\n\x0c\x63ompany_name\x18\n \x01(\t\x12*\n\tevaluator\x18\x0b \x01(\x0e\x32\x17.callscope.v1.Evaluator\x12\x14\n\x0c\x63laude_model\x18\x0c \x01(\t\x12(\n\x04sftp\x18\r \x01(\x0b\x32\x1a.callscope.v1.SftpSettings\"\xa2\x01\n\x0cSftpSettings\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x13\n\x0b\x66older_slug\x18\x02 \x01(\t\x12-\n\x03\x63sv\x18\x03 \x01(\x0e\x32 .callscope.v1.SftpCsvRequirement\x12\x1c\n\x14\x62\x61tch_window_seconds\x18\x04 \x01(\x05\x12\x1f\n\x17\x61gent_file_name_pattern\x18\x05 \x01(\t\"\x1a\n\x18ListSftpCampaignsRequest\"\x8c\x01\n\x0cSftpCampaign\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x15\n\rcampaign_name\x18\x03 \x01(\t\x12\x12\n\norg_folder\x18\x04 \x01(\t\x12,\n\x08settings\x18\x05 \x01(\x0b\x32\x1a.callscope.v1.SftpSettings\"J\n\x19ListSftpCampaignsResponse\x12-\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1a.callscope.v1.SftpCampaign\"\xa7\x02\n\x05\x43heck\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x0e\n\x06weight\x18\x05 \x01(\x01\x12\x10\n\x08\x63ritical\x18\x06 \x01(\x08\x12&\n\x07speaker\x18\x07 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x0f\n\x07phrases\x18\x08 \x03(\t\x12)\n\x06window\x18\t \x01(\x0e\x32\x19.callscope.v1.CheckWindow\x12\x32\n\x0b\x61nswer_type\x18\n \x01(\x0e\x32\x1d.callscope.v1.CheckAnswerType\x12\x10\n\x08keywords\x18\x0b \x03(\t\x12\x14\n\x0c\x61pplies_when\x18\x0c \x03(\t*\x80\x01\n\x12SftpCsvRequirement\x12$\n SFTP_CSV_REQUIREMENT_UNSPECIFIED\x10\x00\x12!\n\x1dSFTP_CSV_REQUIREMENT_OPTIONAL\x10\x01\x12!\n\x1dSFTP_CSV_REQUIREMENT_REQUIRED\x10\x02*Q\n\tEvaluator\x12\x19\n\x15\x45VALUATOR_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x45VALUATOR_LOCAL\x10\x01\x12\x14\n\x10\x45VALUATOR_CLAUDE\x10\x02*\xad\x01\n\x15TranscriptionProvider\x12&\n\"TRANSCRIPTION_PROVIDER_UNSPECIFIED\x10\x00\x12 \n\x1cTRANSCRIPTION_PROVIDER_LOCAL\x10\x01\x12%\n!TRANSCRIPTION_PROVIDER_ASSEMBLYAI\x10\x02\x12#\n\x1fTRANSCRIPTION_PROVIDER_DEEPGRAM\x10\x03*^\n\x0c\x41udioChannel\x12\x1d\n\x19\x41UDIO_CHANNEL_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41UDIO_CHANNEL_LEFT\x10\x01\x12\x17\n\x13\x41UDIO_CHANNEL_RIGHT\x10\x02*\x97\x01\n\x0b\x43heckWindow\x12\x1c\n\x18\x43HECK_WINDOW_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43HECK_WINDOW_ANYWHERE\x10\x01\x12\x18\n\x14\x43HECK_WINDOW_OPENING\x10\x02\x12\x18\n\x14\x43HECK_WINDOW_CLOSING\x10\x03\x12\x1b\n\x17\x43HECK_WINDOW_FIRST_HALF\x10\x04*\x7f\n\x0f\x43heckAnswerType\x12!\n\x1d\x43HECK_ANSWER_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HECK_ANSWER_TYPE_YES_NO\x10\x01\x12+\n\'CHECK_ANSWER_TYPE_YES_NO_NOT_APPLICABLE\x10\x02\x32\x96\x03\n\tDirectory\x12X\n\rResolveApiKey\x12\".callscope.v1.ResolveApiKeyRequest\x1a#.callscope.v1.ResolveApiKeyResponse\x12G\n\x0bGetCampaign\x12 .callscope.v1.GetCampaignRequest\x1a\x16.callscope.v1.Campaign\x12@\n\tFindAgent\x12\x1e.callscope.v1.FindAgentRequest\x1a\x13.callscope.v1.Agent\x12>\n\x08GetAgent\x12\x1d.callscope.v1.GetAgentRequest\x1a\x13.callscope.v1.Agent\x12\x64\n\x11ListSftpCampaigns\x12&.callscope.v1.ListSftpCampaignsRequest\x1a\'.callscope.v1.ListSftpCampaignsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'callscope.v1.directory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVALUATOR']._serialized_start=1155
-  _globals['_EVALUATOR']._serialized_end=1236
-  _globals['_TRANSCRIPTIONPROVIDER']._serialized_start=1239
-  _globals['_TRANSCRIPTIONPROVIDER']._serialized_end=1412
-  _globals['_AUDIOCHANNEL']._serialized_start=1414
-  _globals['_AUDIOCHANNEL']._serialized_end=1508
-  _globals['_CHECKWINDOW']._serialized_start=1511
-  _globals['_CHECKWINDOW']._serialized_end=1662
-  _globals['_CHECKANSWERTYPE']._serialized_start=1664
-  _globals['_CHECKANSWERTYPE']._serialized_end=1791
+  _globals['_SFTPCSVREQUIREMENT']._serialized_start=1610
+  _globals['_SFTPCSVREQUIREMENT']._serialized_end=1738
+  _globals['_EVALUATOR']._serialized_start=1740
+  _globals['_EVALUATOR']._serialized_end=1821
+  _globals['_TRANSCRIPTIONPROVIDER']._serialized_start=1824
+  _globals['_TRANSCRIPTIONPROVIDER']._serialized_end=1997
+  _globals['_AUDIOCHANNEL']._serialized_start=1999
+  _globals['_AUDIOCHANNEL']._serialized_end=2093
+  _globals['_CHECKWINDOW']._serialized_start=2096
+  _globals['_CHECKWINDOW']._serialized_end=2247
+  _globals['_CHECKANSWERTYPE']._serialized_start=2249
+  _globals['_CHECKANSWERTYPE']._serialized_end=2376
   _globals['_AGENT']._serialized_start=73
   _globals['_AGENT']._serialized_end=158
   _globals['_FINDAGENTREQUEST']._serialized_start=160
@@ -55,9 +57,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCAMPAIGNREQUEST']._serialized_start=403
   _globals['_GETCAMPAIGNREQUEST']._serialized_end=460
   _globals['_CAMPAIGN']._serialized_start=463
-  _globals['_CAMPAIGN']._serialized_end=855
-  _globals['_CHECK']._serialized_start=858
-  _globals['_CHECK']._serialized_end=1153
-  _globals['_DIRECTORY']._serialized_start=1794
-  _globals['_DIRECTORY']._serialized_end=2098
+  _globals['_CAMPAIGN']._serialized_end=897
+  _globals['_SFTPSETTINGS']._serialized_start=900
+  _globals['_SFTPSETTINGS']._serialized_end=1062
+  _globals['_LISTSFTPCAMPAIGNSREQUEST']._serialized_start=1064
+  _globals['_LISTSFTPCAMPAIGNSREQUEST']._serialized_end=1090
+  _globals['_SFTPCAMPAIGN']._serialized_start=1093
+  _globals['_SFTPCAMPAIGN']._serialized_end=1233
+  _globals['_LISTSFTPCAMPAIGNSRESPONSE']._serialized_start=1235
+  _globals['_LISTSFTPCAMPAIGNSRESPONSE']._serialized_end=1309
+  _globals['_CHECK']._serialized_start=1312
+  _globals['_CHECK']._serialized_end=1607
+  _globals['_DIRECTORY']._serialized_start=2379
+  _globals['_DIRECTORY']._serialized_end=2785
 # @@protoc_insertion_point(module_scope)

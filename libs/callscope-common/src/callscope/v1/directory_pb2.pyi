@@ -20,6 +20,28 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _SftpCsvRequirement:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SftpCsvRequirementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SftpCsvRequirement.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SFTP_CSV_REQUIREMENT_UNSPECIFIED: _SftpCsvRequirement.ValueType  # 0
+    SFTP_CSV_REQUIREMENT_OPTIONAL: _SftpCsvRequirement.ValueType  # 1
+    """Audio files are processed with or without a CSV."""
+    SFTP_CSV_REQUIREMENT_REQUIRED: _SftpCsvRequirement.ValueType  # 2
+    """A batch waits for its CSV; audio without one is never imported."""
+
+class SftpCsvRequirement(_SftpCsvRequirement, metaclass=_SftpCsvRequirementEnumTypeWrapper):
+    """Whether a CSV of metadata must come with each batch of SFTP files."""
+
+SFTP_CSV_REQUIREMENT_UNSPECIFIED: SftpCsvRequirement.ValueType  # 0
+SFTP_CSV_REQUIREMENT_OPTIONAL: SftpCsvRequirement.ValueType  # 1
+"""Audio files are processed with or without a CSV."""
+SFTP_CSV_REQUIREMENT_REQUIRED: SftpCsvRequirement.ValueType  # 2
+"""A batch waits for its CSV; audio without one is never imported."""
+Global___SftpCsvRequirement: _TypeAlias = SftpCsvRequirement  # noqa: Y015
+
 class _Evaluator:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -293,6 +315,7 @@ class Campaign(_message.Message):
     COMPANY_NAME_FIELD_NUMBER: _builtins.int
     EVALUATOR_FIELD_NUMBER: _builtins.int
     CLAUDE_MODEL_FIELD_NUMBER: _builtins.int
+    SFTP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     name: _builtins.str
@@ -319,6 +342,10 @@ class Campaign(_message.Message):
     """
     @_builtins.property
     def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Check]: ...
+    @_builtins.property
+    def sftp(self) -> Global___SftpSettings:
+        """Whether and how the campaign takes recordings from its SFTP drop folder."""
+
     def __init__(
         self,
         *,
@@ -334,14 +361,125 @@ class Campaign(_message.Message):
         company_name: _builtins.str = ...,
         evaluator: Global___Evaluator.ValueType = ...,
         claude_model: _builtins.str = ...,
+        sftp: Global___SftpSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sftp", b"sftp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_channel", b"agent_channel", "auto_processing", b"auto_processing", "checks", b"checks", "claude_model", b"claude_model", "company_name", b"company_name", "evaluator", b"evaluator", "flag_threshold", b"flag_threshold", "id", b"id", "name", b"name", "opening_party", b"opening_party", "org_id", b"org_id", "transcription_provider", b"transcription_provider"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_channel", b"agent_channel", "auto_processing", b"auto_processing", "checks", b"checks", "claude_model", b"claude_model", "company_name", b"company_name", "evaluator", b"evaluator", "flag_threshold", b"flag_threshold", "id", b"id", "name", b"name", "opening_party", b"opening_party", "org_id", b"org_id", "sftp", b"sftp", "transcription_provider", b"transcription_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Campaign: _TypeAlias = Campaign  # noqa: Y015
+
+@_typing.final
+class SftpSettings(_message.Message):
+    """A campaign's SFTP ingestion settings (Senior Manager and Owner edit them)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    FOLDER_SLUG_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    BATCH_WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    AGENT_FILE_NAME_PATTERN_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    folder_slug: _builtins.str
+    """The campaign's folder inside its organisation's folder on the SFTP server:
+    lower-case letters, digits, '-' and '_' (see docs/sftp.md).
+    """
+    csv: Global___SftpCsvRequirement.ValueType
+    batch_window_seconds: _builtins.int
+    """How long a batch waits for its CSV or for the files its CSV names before
+    it is processed as it is.
+    """
+    agent_file_name_pattern: _builtins.str
+    """Where the agent code sits in a file name, e.g. "*_{agent}_*.wav" (`*` is
+    any text, `{agent}` the code); empty: the product's default rule.
+    """
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+        folder_slug: _builtins.str = ...,
+        csv: Global___SftpCsvRequirement.ValueType = ...,
+        batch_window_seconds: _builtins.int = ...,
+        agent_file_name_pattern: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_file_name_pattern", b"agent_file_name_pattern", "batch_window_seconds", b"batch_window_seconds", "csv", b"csv", "enabled", b"enabled", "folder_slug", b"folder_slug"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SftpSettings: _TypeAlias = SftpSettings  # noqa: Y015
+
+@_typing.final
+class ListSftpCampaignsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSftpCampaignsRequest: _TypeAlias = ListSftpCampaignsRequest  # noqa: Y015
+
+@_typing.final
+class SftpCampaign(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_NAME_FIELD_NUMBER: _builtins.int
+    ORG_FOLDER_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    campaign_name: _builtins.str
+    org_folder: _builtins.str
+    """The organisation's folder at the root of the SFTP server."""
+    @_builtins.property
+    def settings(self) -> Global___SftpSettings: ...
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        campaign_name: _builtins.str = ...,
+        org_folder: _builtins.str = ...,
+        settings: Global___SftpSettings | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "campaign_name", b"campaign_name", "org_folder", b"org_folder", "org_id", b"org_id", "settings", b"settings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SftpCampaign: _TypeAlias = SftpCampaign  # noqa: Y015
+
+@_typing.final
+class ListSftpCampaignsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMPAIGNS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def campaigns(self) -> _containers.RepeatedCompositeFieldContainer[Global___SftpCampaign]: ...
+    def __init__(
+        self,
+        *,
+        campaigns: _abc.Iterable[Global___SftpCampaign] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaigns", b"campaigns"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSftpCampaignsResponse: _TypeAlias = ListSftpCampaignsResponse  # noqa: Y015
 
 @_typing.final
 class Check(_message.Message):

@@ -54,6 +54,11 @@ class DirectoryStub:
                 request_serializer=callscope_dot_v1_dot_directory__pb2.GetAgentRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_directory__pb2.Agent.FromString,
                 _registered_method=True)
+        self.ListSftpCampaigns = channel.unary_unary(
+                '/callscope.v1.Directory/ListSftpCampaigns',
+                request_serializer=callscope_dot_v1_dot_directory__pb2.ListSftpCampaignsRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_directory__pb2.ListSftpCampaignsResponse.FromString,
+                _registered_method=True)
 
 
 class DirectoryServicer:
@@ -87,6 +92,15 @@ class DirectoryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSftpCampaigns(self, request, context):
+        """Every campaign of every organisation whose SFTP ingestion is enabled, with
+        the organisation's folder on the SFTP server. The sftp service reads it on
+        every sweep, so settings changes apply without a restart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DirectoryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +123,11 @@ def add_DirectoryServicer_to_server(servicer, server):
                     servicer.GetAgent,
                     request_deserializer=callscope_dot_v1_dot_directory__pb2.GetAgentRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_directory__pb2.Agent.SerializeToString,
+            ),
+            'ListSftpCampaigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSftpCampaigns,
+                    request_deserializer=callscope_dot_v1_dot_directory__pb2.ListSftpCampaignsRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_directory__pb2.ListSftpCampaignsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +238,33 @@ class Directory:
             '/callscope.v1.Directory/GetAgent',
             callscope_dot_v1_dot_directory__pb2.GetAgentRequest.SerializeToString,
             callscope_dot_v1_dot_directory__pb2.Agent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSftpCampaigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Directory/ListSftpCampaigns',
+            callscope_dot_v1_dot_directory__pb2.ListSftpCampaignsRequest.SerializeToString,
+            callscope_dot_v1_dot_directory__pb2.ListSftpCampaignsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,11 @@ class DirectoryStub:
     """The agent with this code among the campaign's agents, or NOT_FOUND."""
     GetAgent: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetAgentRequest, _directory_pb2.Agent]
     """An agent of the organisation by id, or NOT_FOUND."""
+    ListSftpCampaigns: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListSftpCampaignsRequest, _directory_pb2.ListSftpCampaignsResponse]
+    """Every campaign of every organisation whose SFTP ingestion is enabled, with
+    the organisation's folder on the SFTP server. The sftp service reads it on
+    every sweep, so settings changes apply without a restart.
+    """
 
 @_typing.type_check_only
 class DirectoryAsyncStub(DirectoryStub):
@@ -51,6 +56,11 @@ class DirectoryAsyncStub(DirectoryStub):
     """The agent with this code among the campaign's agents, or NOT_FOUND."""
     GetAgent: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetAgentRequest, _directory_pb2.Agent]  # type: ignore[assignment]
     """An agent of the organisation by id, or NOT_FOUND."""
+    ListSftpCampaigns: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListSftpCampaignsRequest, _directory_pb2.ListSftpCampaignsResponse]  # type: ignore[assignment]
+    """Every campaign of every organisation whose SFTP ingestion is enabled, with
+    the organisation's folder on the SFTP server. The sftp service reads it on
+    every sweep, so settings changes apply without a restart.
+    """
 
 class DirectoryServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -84,5 +94,16 @@ class DirectoryServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_directory_pb2.Agent, _abc.Awaitable[_directory_pb2.Agent]]:
         """An agent of the organisation by id, or NOT_FOUND."""
+
+    @_abc_1.abstractmethod
+    def ListSftpCampaigns(
+        self,
+        request: _directory_pb2.ListSftpCampaignsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_directory_pb2.ListSftpCampaignsResponse, _abc.Awaitable[_directory_pb2.ListSftpCampaignsResponse]]:
+        """Every campaign of every organisation whose SFTP ingestion is enabled, with
+        the organisation's folder on the SFTP server. The sftp service reads it on
+        every sweep, so settings changes apply without a restart.
+        """
 
 def add_DirectoryServicer_to_server(servicer: DirectoryServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

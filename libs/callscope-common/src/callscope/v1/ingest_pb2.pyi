@@ -162,6 +162,7 @@ class UploadHeader(_message.Message):
     DECLARED_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     JOB_ID_FIELD_NUMBER: _builtins.int
     JOB_ITEM_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_REF_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     campaign_id: _builtins.str
     source: _common_pb2.UploadSource.ValueType
@@ -176,6 +177,12 @@ class UploadHeader(_message.Message):
     metadata and source from the job item, not from this header.
     """
     job_item_id: _builtins.str
+    source_ref: _builtins.str
+    """The sending system's own id for this file (SFTP: its file record). An
+    upload repeating a source_ref the organisation has already used makes no
+    new call: the reply is the call made the first time, so a sender that
+    crashed after sending can send again safely.
+    """
     @_builtins.property
     def metadata(self) -> _common_pb2.CallMetadata: ...
     def __init__(
@@ -189,10 +196,11 @@ class UploadHeader(_message.Message):
         declared_size_bytes: _builtins.int = ...,
         job_id: _builtins.str = ...,
         job_item_id: _builtins.str = ...,
+        source_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "declared_size_bytes", b"declared_size_bytes", "file_name", b"file_name", "job_id", b"job_id", "job_item_id", b"job_item_id", "metadata", b"metadata", "org_id", b"org_id", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "declared_size_bytes", b"declared_size_bytes", "file_name", b"file_name", "job_id", b"job_id", "job_item_id", b"job_item_id", "metadata", b"metadata", "org_id", b"org_id", "source", b"source", "source_ref", b"source_ref"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
