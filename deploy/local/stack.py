@@ -131,6 +131,7 @@ def services(profile: Profile) -> list[Service]:
                 "INGEST_ADDR": f"{HOST}:50052",
                 "TRANSCRIPTS_ADDR": f"{HOST}:50053",
                 "ANALYSES_ADDR": f"{HOST}:50054",
+                "SFTP_ADDR": f"{HOST}:50055",
                 "GATEWAY_DEMO_CREDENTIALS_FILE": str(demo_credentials_file(profile)),
             },
             (GATEWAY_HTTP_PORT, 50051),

@@ -84,6 +84,7 @@ def _environment(infra: Infra, running: RunningServices, service: str) -> dict[s
         "INGEST_ADDR": f"127.0.0.1:{ports['ingest']}",
         "TRANSCRIPTS_ADDR": f"127.0.0.1:{ports['transcription']}",
         "ANALYSES_ADDR": f"127.0.0.1:{ports['analysis']}",
+        "SFTP_ADDR": f"127.0.0.1:{ports['sftp']}",
     }
     prefix = service.upper()
     own = {
