@@ -1,0 +1,94 @@
+"""The sweep loop: every interval, each enabled campaign this replica holds is swept."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from callscope_sftp.adapters.sftp_server import SftpConnectionError
+from callscope_sftp.domain.model import CampaignFolder
+from callscope_sftp.ports import Directory, DropFolders, Ingest, SftpStore
+from callscope_sftp.sweeper import CampaignSweep, SweepRules
+
+logger = logging.getLogger(__name__)
+
+Connect = Callable[[], AbstractAsyncContextManager[DropFolders]]
+
+
+@dataclass(frozen=True)
+class SweepLoop:
+    """Sweeps until cancelled; one failing campaign never stops the others."""
+
+    directory: Directory
+    ingest: Ingest
+    store: SftpStore
+    connect: Connect
+    rules: SweepRules
+    replica_id: str
+    server_label: str
+    interval_s: float
+    max_parallel: int = 4
+
+    async def run_forever(self) -> None:
+        """Sweeps every interval until the task is cancelled."""
+        while True:
+            await self.sweep_once()
+            await asyncio.sleep(self.interval_s)
+
+    async def sweep_once(self) -> None:
+        """One pass over every enabled campaign this replica holds."""
+        try:
+            campaigns = await self.directory.sftp_campaigns()
+        except Exception as failed:  # reported; the next pass retries
+            logger.warning("cannot list SFTP campaigns: %s", failed)
+            return
+        held = [c for c in campaigns if await self.store.hold_lease(c.campaign_id, self.replica_id)]
+        if not held:
+            await self.store.record_sweep(self.replica_id, self.server_label, "", 0)
+            return
+        try:
+            async with self.connect() as drop:
+                limit = asyncio.Semaphore(self.max_parallel)
+                await asyncio.gather(*(self._sweep(c, drop, limit) for c in held))
+        except SftpConnectionError as refused:
+            logger.error("SFTP sweep refused: %s", refused)
+            await self.store.record_sweep(self.replica_id, self.server_label, str(refused), 0)
+            return
+        except Exception as failed:  # the connection broke mid-sweep
+            logger.warning("SFTP sweep broke off: %s", failed)
+            await self.store.record_sweep(
+                self.replica_id, self.server_label, f"the sweep broke off: {failed}", len(held)
+            )
+            return
+        await self.store.record_sweep(self.replica_id, self.server_label, "", len(held))
+
+    async def _sweep(
+        self, campaign: CampaignFolder, drop: DropFolders, limit: asyncio.Semaphore
+    ) -> None:
+        async with limit:
+            sweep = CampaignSweep(
+                campaign,
+                drop=drop,
+                store=self.store,
+                ingest=self.ingest,
+                rules=self.rules,
+                still_held=self._holds(campaign.campaign_id),
+            )
+            try:
+                await sweep.run()
+            except SftpConnectionError:
+                raise
+            except Exception:
+                logger.exception(
+                    "sweeping a campaign folder failed; the next sweep carries on",
+                    extra={"campaign_id": campaign.campaign_id, "folder": campaign.path},
+                )
+
+    def _holds(self, campaign_id: str) -> Callable[[], Awaitable[bool]]:
+        async def still_held() -> bool:
+            return await self.store.hold_lease(campaign_id, self.replica_id)
+
+        return still_held
