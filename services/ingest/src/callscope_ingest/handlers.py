@@ -78,6 +78,8 @@ class RegisterCall:
     # Set when the upload is an item of a job.
     job_id: str = ""
     job_item_id: str = ""
+    # The sending system's own id for the file (SFTP: its file record), "" when none.
+    source_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,18 +123,42 @@ async def spooled_upload(
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
+async def earlier_upload(org_id: str, source_ref: str, calls: CallStore) -> Call | None:
+    """The call an earlier upload with this source_ref made in the organisation, if any.
+
+    The answer to a repeated upload is that call, and nothing new is stored: a
+    sender that crashed after sending (before it wrote down the call id) can send
+    the file again safely. An empty source_ref is never a repeat.
+
+    A plain lookup, not a unique claim: two uploads with the same new source_ref
+    arriving at once would both make a call. The only sender of source_refs, the
+    sftp service, rules that out itself: its own unique claim on the file lets only
+    one of its replicas send a given file at a time. A new sender of source_refs
+    must give the same guarantee (or this must become a unique claim, like the
+    fingerprints).
+    """
+    if not source_ref:
+        return None
+    return await calls.find_by_source_ref(org_id, source_ref)
+
+
 async def register_call(
     command: RegisterCall, spooled: SpooledFile, limits: AudioLimits, ports: IngestPorts
 ) -> Call:
     """Validates a received upload, stores its audio, records the call and announces it.
 
     Either all three writes happen or none stays behind: a failure after the
-    object was stored removes it (and the call document) before re-raising.
+    object was stored removes it (and the call document) before re-raising. An
+    upload repeating a source_ref is answered with the earlier call, storing nothing.
     """
     if not command.org_id or not command.campaign_id:
         raise UploadRejectedError(
             RejectionCode.INVALID_REQUEST, "organisation and campaign are required"
         )
+    earlier = await earlier_upload(command.org_id, command.source_ref, ports.calls)
+    if earlier is not None:
+        logger.info("repeated upload answered with its earlier call", extra={"call_id": earlier.id})
+        return earlier
     metadata = normalise_metadata(command.metadata)
     probe = await ports.prober.probe(spooled.path)
     accepted = accept_audio(probe, spooled.size_bytes, limits)
@@ -165,6 +191,7 @@ async def register_call(
         job_id=command.job_id,
         job_item_id=command.job_item_id,
         agent=agent,
+        source_ref=command.source_ref,
     )
     if duplicate is not None:
         original, reason = duplicate

@@ -31,6 +31,9 @@ class CallStore(Protocol):
     async def exists(self, call_id: str) -> bool:
         """Whether a call with this id exists in any organisation."""
 
+    async def find_by_source_ref(self, org_id: str, source_ref: str) -> Call | None:
+        """The organisation's call made from the upload with this source_ref, if any."""
+
     async def move_status(
         self,
         call_id: str,

@@ -35,7 +35,10 @@ class SweepLoop:
     async def run_forever(self) -> None:
         """Sweeps every interval until the task is cancelled."""
         while True:
-            await self.sweep_once()
+            try:
+                await self.sweep_once()
+            except Exception:  # the database is down, say: the loop must outlive it
+                logger.exception("SFTP sweep failed; trying again after the interval")
             await asyncio.sleep(self.interval_s)
 
     async def sweep_once(self) -> None:
@@ -45,12 +48,19 @@ class SweepLoop:
         except Exception as failed:  # reported; the next pass retries
             logger.warning("cannot list SFTP campaigns: %s", failed)
             return
-        held = [c for c in campaigns if await self.store.hold_lease(c.campaign_id, self.replica_id)]
-        if not held:
+        if not campaigns:
             await self.store.record_sweep(self.replica_id, self.server_label, "", 0)
             return
+        held: list[CampaignFolder] = []
         try:
+            # Connect before taking any lease: a replica that cannot reach the server (or is
+            # refused for a changed host key) must leave the campaigns to the others.
             async with self.connect() as drop:
+                held = [
+                    c
+                    for c in campaigns
+                    if await self.store.hold_lease(c.campaign_id, self.replica_id)
+                ]
                 limit = asyncio.Semaphore(self.max_parallel)
                 await asyncio.gather(*(self._sweep(c, drop, limit) for c in held))
         except SftpConnectionError as refused:

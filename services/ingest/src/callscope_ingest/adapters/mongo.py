@@ -40,6 +40,10 @@ class MongoCallStore:
         # A job's counts and its items' call statuses are read by job id.
         await self._calls.create_index("job_id")
         await self._calls.create_index([("org_id", 1), ("created_at", -1)])
+        # A repeated upload is found by the sender's id for the file. Not unique: calls
+        # without one all have "", and the sender keeps two replicas from sending one
+        # file at once (see handlers.earlier_upload).
+        await self._calls.create_index([("org_id", 1), ("source_ref", 1)])
 
     async def insert(self, call: Call) -> None:
         """Stores a new call."""
@@ -53,6 +57,13 @@ class MongoCallStore:
     async def exists(self, call_id: str) -> bool:
         """Whether a call with this id exists in any organisation."""
         return await self._calls.count_documents({"_id": call_id}, limit=1) > 0
+
+    async def find_by_source_ref(self, org_id: str, source_ref: str) -> Call | None:
+        """The organisation's call made from the upload with this source_ref, if any."""
+        document = await self._calls.find_one(
+            {"org_id": org_id, "source_ref": source_ref}, sort=[("created_at", 1)]
+        )
+        return _from_document(document) if document else None
 
     async def move_status(
         self,
@@ -235,6 +246,7 @@ def _to_document(call: Call) -> Document:
         "job_id": call.job_id,
         "job_item_id": call.job_item_id,
         "reruns": call.reruns,
+        "source_ref": call.source_ref,
     }
 
 
@@ -275,6 +287,7 @@ def _from_document(document: Document) -> Call:
         job_id=document.get("job_id", ""),
         job_item_id=document.get("job_item_id", ""),
         reruns=document.get("reruns", 0),
+        source_ref=document.get("source_ref", ""),
     )
 
 

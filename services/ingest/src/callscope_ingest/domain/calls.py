@@ -99,11 +99,23 @@ class Call:
     job_item_id: str = ""
     # How many times a person re-ran the pipeline on the call.
     reruns: int = 0
+    # The sending system's own id for the file (SFTP: its file record), "" when none;
+    # a later upload with the same source_ref in the organisation is answered with this call.
+    source_ref: str = ""
 
 
 def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:
     """The object key of a call's audio: built from ids only, never from the client's file name."""
     return f"{org_id}/{campaign_id}/{call_id}/audio.{extension}"
+
+
+def registered_status(call: Call) -> CallStatus:
+    """The status the call was registered with (PENDING or DUPLICATE), whatever it is now.
+
+    A repeated upload (same source_ref) is answered with what the first upload was
+    answered, so the sender cannot tell the two replies apart.
+    """
+    return call.status_history[0][0] if call.status_history else call.status
 
 
 def in_pipeline(call: Call) -> bool:

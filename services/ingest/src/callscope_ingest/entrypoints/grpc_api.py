@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from callscope_ingest import call_management, handlers
 from callscope_ingest.domain.audio_rules import AudioLimits, check_declared_size
 from callscope_ingest.domain.call_queries import PageCursor, encode_cursor
-from callscope_ingest.domain.calls import Call, UploadSource
+from callscope_ingest.domain.calls import Call, UploadSource, registered_status
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
     CallNotProcessableError,
@@ -48,19 +48,22 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         request_iterator: AsyncIterator[ingest_pb2.UploadCallRequest],
         context: _UploadContext,
     ) -> AsyncIterator[ingest_pb2.UploadCallReply]:
-        """Header → ready → chunks → accepted; a refusal mid-file is `stop`, then the status."""
+        """Header → ready → chunks → accepted; a refusal mid-file is `stop`, then the status.
+
+        An upload repeating a source_ref is `stop` right after the header, then the
+        `accepted` of the earlier call: its file is not needed, nothing is stored.
+        """
         messages = aiter(request_iterator)
-        # A job item's upload: claimed here, and settled (uploaded, rejected) or abandoned below.
-        item: ItemUpload | None = None
-        try:
-            header = await _header(messages)
-            if header.job_id or header.job_item_id:
-                item = await job_rpc.begin_item_upload(header, context, self._ports.jobs)
-            check_declared_size(header.declared_size_bytes, self._limits)
-        except UploadRejectedError as rejection:
-            if item is not None:
-                await item.rejected(rejection)
-            await _abort_rejected(context, rejection)
+        header, item, earlier = await self._opened(messages, context)
+        if earlier is not None:
+            # The client waits for `ready` and sends nothing yet. `stop` makes it half-close
+            # without sending the file (anything it sends anyway is dropped); then it reads
+            # the same `accepted` the first upload got.
+            yield ingest_pb2.UploadCallReply(stop=ingest_pb2.StopSending())
+            async for _ in messages:
+                pass
+            yield _accepted(earlier)
+            return
         settled = item is None
         try:
             yield ingest_pb2.UploadCallReply(ready=ingest_pb2.ReadyForFile())
@@ -86,6 +89,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                             source=_source(header.source),
                             file_name=header.file_name,
                             metadata=metadata,
+                            source_ref=header.source_ref,
                         )
                     )
                     call = await handlers.register_call(command, spooled, self._limits, self._ports)
@@ -103,18 +107,45 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             if item is not None:
                 await item.uploaded(call)
                 settled = True
-            yield ingest_pb2.UploadCallReply(
-                accepted=ingest_pb2.UploadAccepted(
-                    call_id=call.id,
-                    status=_status(call.status),
-                    duplicate_of=call.duplicate_of,
-                    duplicate_reason=call.duplicate_reason,
-                )
-            )
+            yield _accepted(call)
         finally:
             if item is not None and not settled:
                 # The client went away (or a store failed) before the file was complete.
                 await item.abandoned()
+
+    async def _opened(
+        self, messages: AsyncIterator[ingest_pb2.UploadCallRequest], context: _UploadContext
+    ) -> tuple[ingest_pb2.UploadHeader, ItemUpload | None, Call | None]:
+        """Reads and checks the header: (header, the claimed job item, the earlier call).
+
+        The earlier call is set when the upload repeats a source_ref; nothing is claimed
+        then. A refused header ends the RPC with its status.
+        """
+        # A job item's upload: claimed here, and settled (uploaded, rejected) or abandoned
+        # by UploadCall.
+        item: ItemUpload | None = None
+        try:
+            header = await _header(messages)
+            is_job_item = bool(header.job_id or header.job_item_id)
+            if header.source_ref and is_job_item:
+                raise UploadRejectedError(
+                    RejectionCode.INVALID_REQUEST,
+                    "a job item's file cannot carry a source_ref: the job item already "
+                    "identifies it; send either job_id and job_item_id or a source_ref",
+                )
+            earlier = await handlers.earlier_upload(
+                header.org_id, header.source_ref, self._ports.calls
+            )
+            if earlier is not None:
+                return header, None, earlier
+            if is_job_item:
+                item = await job_rpc.begin_item_upload(header, context, self._ports.jobs)
+            check_declared_size(header.declared_size_bytes, self._limits)
+        except UploadRejectedError as rejection:
+            if item is not None:
+                await item.rejected(rejection)
+            await _abort_rejected(context, rejection)
+        return header, item, None
 
     async def GetCall(  # noqa: N802 - gRPC method name
         self,
@@ -343,6 +374,18 @@ async def _abort_rejected(
     status = _STATUS_FOR_CODE.get(rejection.code, grpc.StatusCode.INVALID_ARGUMENT)
     await context.abort(status, rejection.message)
     raise AssertionError("unreachable: abort raises")
+
+
+def _accepted(call: Call) -> ingest_pb2.UploadCallReply:
+    """The `accepted` reply; a repeated upload's is the first upload's, not the current status."""
+    return ingest_pb2.UploadCallReply(
+        accepted=ingest_pb2.UploadAccepted(
+            call_id=call.id,
+            status=_status(registered_status(call)),
+            duplicate_of=call.duplicate_of,
+            duplicate_reason=call.duplicate_reason,
+        )
+    )
 
 
 def _metadata(message: common_pb2.CallMetadata) -> CallMetadata:
