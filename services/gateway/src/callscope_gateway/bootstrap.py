@@ -50,7 +50,13 @@ async def serve(settings: GatewaySettings) -> None:
         if settings.demo_credentials_file is not None:
             demo = await handlers.ensure_demo(directory, settings.demo_credentials_file)
             await directory_handlers.ensure_demo_agent(directory, demo.org_id, demo.campaign_id)
-        peers = PeerClients(settings.ingest_addr, settings.transcripts_addr, settings.analyses_addr)
+            await directory_handlers.ensure_demo_sftp(directory, demo.org_id, demo.campaign_id)
+        peers = PeerClients(
+            settings.ingest_addr,
+            settings.transcripts_addr,
+            settings.analyses_addr,
+            settings.sftp_addr,
+        )
         stack.push_async_callback(peers.close)
 
         server, health = create_server(settings.grpc_port)

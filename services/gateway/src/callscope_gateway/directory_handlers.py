@@ -1,4 +1,4 @@
-"""Use cases of the directory: campaigns and their settings, agents."""
+"""Use cases of the directory: campaigns and their settings (SFTP ones included), agents."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from enum import StrEnum
 
 from pymongo.errors import DuplicateKeyError
 
-from callscope_gateway.adapters.mongo import MongoDirectory
-from callscope_gateway.domain.access import Principal
+from callscope_gateway.adapters.mongo import MongoDirectory, SftpSettingsBusyError
+from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.agents import Agent
 from callscope_gateway.domain.campaign_settings import (
     DEFAULT_EVALUATION_SETTINGS,
@@ -23,13 +23,25 @@ from callscope_gateway.domain.campaign_settings import (
     TranscriptionSettings,
 )
 from callscope_gateway.domain.default_checks import DEFAULT_CHECKS
-from callscope_gateway.domain.directory import Campaign, CampaignSummary
+from callscope_gateway.domain.directory import Campaign, CampaignSummary, SftpCampaign
 from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.domain.sftp_settings import (
+    SFTP_SETTING_FIELDS,
+    CsvRequirement,
+    SftpChanges,
+    SftpSettings,
+    changed_sftp_settings,
+)
 
 logger = logging.getLogger(__name__)
 
 DEMO_AGENT_CODE = "JS001"
 DEMO_AGENT_NAME = "John Smith"
+# The demo campaign's drop folder: /<demo org folder>/inbound/, batches settled after 30 s
+# so that a person trying it out sees a batch finish without waiting five minutes.
+DEMO_SFTP_SETTINGS = SftpSettings(
+    enabled=True, folder_slug="inbound", csv=CsvRequirement.OPTIONAL, batch_window_seconds=30
+)
 
 
 async def list_campaigns(
@@ -92,9 +104,11 @@ class CampaignChanges:
     evaluator: Evaluator | None = None
     # Empty is a change too: back to the analysis service's default model.
     claude_model: str | None = None
+    # Changed under their own permission and rules (`update_campaign`), never by as_fields.
+    sftp: SftpChanges | None = None
 
     def as_fields(self) -> dict[str, object]:
-        """The stored fields to set (settings are stored as the API's values)."""
+        """The stored fields to set (settings are stored as the API's values), SFTP aside."""
         fields = {
             "name": self.name,
             "flag_threshold": self.flag_threshold,
@@ -120,19 +134,108 @@ CAMPAIGN_SETTINGS = tuple(field.name for field in dataclasses.fields(CampaignCha
 async def update_campaign(
     principal: Principal, campaign_id: str, changes: CampaignChanges, *, directory: MongoDirectory
 ) -> Campaign:
-    """Changes a campaign's settings; ingest reads them at each upload, so they apply at once."""
+    """Changes a campaign's settings; ingest reads them at each upload, so they apply at once.
+
+    SFTP settings need their own right (Senior Manager, Owner) and are checked and stored
+    first, so a refused SFTP change leaves the other settings of the request unchanged too.
+    """
     fields = changes.as_fields()
-    if not fields:
+    sftp = changes.sftp if changes.sftp is not None and changes.sftp.names() else None
+    if not fields and sftp is None:
+        if changes.sftp is not None:
+            raise GatewayError(
+                "invalid_field", f"sftp: send at least one of {', '.join(SFTP_SETTING_FIELDS)}"
+            )
         raise GatewayError("invalid_field", f"send at least one of {', '.join(CAMPAIGN_SETTINGS)}")
-    if not principal.sees_campaign(campaign_id) or not await directory.update_campaign(
-        principal.org_id, campaign_id, fields
-    ):
+    if sftp is not None and not principal.may(Permission.CONFIGURE_SFTP):
+        raise GatewayError(
+            "forbidden",
+            f"your role may not {Permission.CONFIGURE_SFTP.value}: a campaign's SFTP settings "
+            "are changed by a Senior Manager or the Owner",
+        )
+    if fields and not principal.may(Permission.CONFIGURE_CAMPAIGNS):
+        raise GatewayError("forbidden", f"your role may not {Permission.CONFIGURE_CAMPAIGNS.value}")
+    if not principal.sees_campaign(campaign_id):
         raise GatewayError("not_found", f"no campaign with id {campaign_id}")
+    if sftp is not None:
+        await _change_sftp(principal.org_id, campaign_id, sftp, directory=directory)
+    if fields and not await directory.update_campaign(principal.org_id, campaign_id, fields):
+        raise GatewayError("not_found", f"no campaign with id {campaign_id}")
+    changed = sorted(fields) + [f"sftp.{name}" for name in (sftp.names() if sftp else [])]
     logger.info(
         "campaign settings changed",
-        extra={"campaign_id": campaign_id, "user_id": principal.user_id, "fields": sorted(fields)},
+        extra={"campaign_id": campaign_id, "user_id": principal.actor, "fields": changed},
     )
     return await get_campaign(principal, campaign_id, directory=directory)
+
+
+async def _change_sftp(
+    org_id: str, campaign_id: str, changes: SftpChanges, *, directory: MongoDirectory
+) -> SftpSettings:
+    """Applies a partial change of a campaign's SFTP settings, its slug unique in the org."""
+    try:
+        async with directory.editing_sftp(org_id):
+            campaign = await directory.get_campaign(org_id, campaign_id)
+            if campaign is None:
+                raise GatewayError("not_found", f"no campaign with id {campaign_id}")
+            try:
+                settings = changed_sftp_settings(campaign.sftp, changes)
+            except ValueError as error:
+                raise GatewayError("invalid_field", str(error)) from error
+            if settings.folder_slug and settings.folder_slug != campaign.sftp.folder_slug:
+                holder = await directory.campaign_with_sftp_folder(
+                    org_id, settings.folder_slug, other_than=campaign_id
+                )
+                if holder is not None:
+                    raise _folder_slug_taken(settings.folder_slug, holder[1])
+            if not await directory.set_sftp_settings(org_id, campaign_id, settings):
+                raise GatewayError("not_found", f"no campaign with id {campaign_id}")
+            return settings
+    except SftpSettingsBusyError as error:
+        raise GatewayError(
+            "conflict",
+            "someone else is changing your organisation's SFTP settings; try again in a moment",
+        ) from error
+
+
+def _folder_slug_taken(slug: str, holder_name: str) -> GatewayError:
+    return GatewayError(
+        "folder_slug_taken",
+        f"sftp.folder_slug: the campaign {holder_name!r} of your organisation already uses the "
+        f"folder slug {slug!r}; each campaign needs a folder of its own, so choose another slug",
+    )
+
+
+async def org_folder(principal: Principal, *, directory: MongoDirectory) -> str:
+    """The principal's organisation's folder at the root of the SFTP server."""
+    return await directory.org_folder(principal.org_id)
+
+
+async def list_sftp_campaigns(*, directory: MongoDirectory) -> list[SftpCampaign]:
+    """Every organisation's campaigns with SFTP ingestion on (for the sftp service's sweeps)."""
+    return await directory.list_sftp_campaigns()
+
+
+async def ensure_demo_sftp(directory: MongoDirectory, org_id: str, campaign_id: str) -> None:
+    """Turns SFTP on for the demo campaign (folder `inbound`), once.
+
+    A campaign that has SFTP settings already (someone changed them) keeps them.
+    """
+    if await directory.has_sftp_settings(org_id, campaign_id):
+        return
+    demo = DEMO_SFTP_SETTINGS
+    changes = SftpChanges(
+        enabled=demo.enabled,
+        folder_slug=demo.folder_slug,
+        csv=demo.csv,
+        batch_window_seconds=demo.batch_window_seconds,
+        agent_file_name_pattern=demo.agent_file_name_pattern,
+    )
+    try:
+        await _change_sftp(org_id, campaign_id, changes, directory=directory)
+    except GatewayError as error:
+        # Another demo campaign took the folder: the demo still runs, without SFTP.
+        logger.warning("demo SFTP settings not applied", extra={"reason": error.message})
 
 
 async def create_agent(

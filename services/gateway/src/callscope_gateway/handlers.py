@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -65,11 +66,18 @@ async def ensure_demo(directory: MongoDirectory, credentials_file: Path) -> Demo
 
     Keys and passwords are stored hashed, so the raw values live only in the
     credentials file (mode 0600, git-ignored). If that file is lost, a new key
-    and password are issued and written again.
+    and password are issued and written again. The file also names the organisation's
+    SFTP folder, where the local stack makes the demo SFTP account.
     """
     if credentials_file.exists():
         stored = DemoCredentials(**json.loads(credentials_file.read_text()))
         if await directory.get_campaign(stored.org_id, stored.campaign_id) is not None:
+            if not stored.sftp_folder:
+                # Written before SFTP existed: add the folder, keep every other value.
+                stored = dataclasses.replace(
+                    stored, sftp_folder=await directory.org_folder(stored.org_id)
+                )
+                _write_credentials(credentials_file, stored)
             return stored
     org_id = await directory.find_org_by_slug(DEMO_ORG_SLUG)
     password = secrets.token_urlsafe(12)
@@ -85,13 +93,20 @@ async def ensure_demo(directory: MongoDirectory, credentials_file: Path) -> Demo
         )
     key = generate_api_key()
     await directory.store_api_key(org_id, campaign_id, key)
-    credentials = DemoCredentials(DEMO_EMAIL, password, key.raw, org_id, campaign_id)
+    credentials = DemoCredentials(
+        DEMO_EMAIL, password, key.raw, org_id, campaign_id, await directory.org_folder(org_id)
+    )
+    _write_credentials(credentials_file, credentials)
+    logger.info("demo organisation ready", extra={"org_id": org_id, "campaign_id": campaign_id})
+    return credentials
+
+
+def _write_credentials(credentials_file: Path, credentials: DemoCredentials) -> None:
+    """Writes the raw demo values for the owner of the process only (mode 0600)."""
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        json.dump(credentials.__dict__, handle, indent=2)
-    logger.info("demo organisation ready", extra={"org_id": org_id, "campaign_id": campaign_id})
-    return credentials
+        json.dump(dataclasses.asdict(credentials), handle, indent=2)
 
 
 async def upload_call(

@@ -23,6 +23,8 @@ class GatewaySettings(InfraSettings):
     ingest_addr: str = Field(validation_alias="INGEST_ADDR")
     transcripts_addr: str = Field(validation_alias="TRANSCRIPTS_ADDR")
     analyses_addr: str = Field(validation_alias="ANALYSES_ADDR")
+    # The sftp service's gRPC API (SftpBatches): the batches and files the API shows.
+    sftp_addr: str = Field(validation_alias="SFTP_ADDR")
     # How long a login session lasts (GATEWAY_SESSION_TTL_S), 12 hours by default.
     session_ttl_s: int = Field(default=12 * 3600, ge=60)
     # Requests per minute an API key may make unless the key sets its own limit.

@@ -10,6 +10,8 @@ from callscope.v1 import (
     analyses_pb2_grpc,
     ingest_pb2,
     ingest_pb2_grpc,
+    sftp_pb2,
+    sftp_pb2_grpc,
     transcripts_pb2,
     transcripts_pb2_grpc,
 )
@@ -40,15 +42,19 @@ def _expect(reply: object, kind: str) -> ingest_pb2.UploadCallReply:
 
 
 class PeerClients:
-    """Stubs for ingest, transcription and analysis over long-lived channels."""
+    """Stubs for ingest, transcription, analysis and sftp over long-lived channels."""
 
-    def __init__(self, ingest_addr: str, transcripts_addr: str, analyses_addr: str) -> None:
+    def __init__(
+        self, ingest_addr: str, transcripts_addr: str, analyses_addr: str, sftp_addr: str
+    ) -> None:
         self._channels = [
-            create_channel(address) for address in (ingest_addr, transcripts_addr, analyses_addr)
+            create_channel(address)
+            for address in (ingest_addr, transcripts_addr, analyses_addr, sftp_addr)
         ]
         self._ingest = ingest_pb2_grpc.IngestStub(self._channels[0])
         self._transcripts = transcripts_pb2_grpc.TranscriptsStub(self._channels[1])
         self._analyses = analyses_pb2_grpc.AnalysesStub(self._channels[2])
+        self._sftp = sftp_pb2_grpc.SftpBatchesStub(self._channels[3])
 
     async def upload_call(
         self,
@@ -236,3 +242,34 @@ class PeerClients:
         request = ingest_pb2.GetJobRequest(org_id=org_id, job_id=job_id)
         job: ingest_pb2.Job = await self._ingest.CancelJob(request, timeout=JOB_WRITE_TIMEOUT_S)
         return job
+
+    async def list_sftp_batches(
+        self, request: sftp_pb2.ListSftpBatchesRequest
+    ) -> sftp_pb2.ListSftpBatchesResponse:
+        """A page of a campaign's SFTP batches, newest first, from the sftp service."""
+        page: sftp_pb2.ListSftpBatchesResponse = await self._sftp.ListBatches(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return page
+
+    async def get_sftp_batch(self, org_id: str, batch_id: str) -> sftp_pb2.SftpBatch:
+        """One SFTP batch with its files, from the sftp service."""
+        request = sftp_pb2.GetSftpBatchRequest(org_id=org_id, batch_id=batch_id)
+        batch: sftp_pb2.SftpBatch = await self._sftp.GetBatch(request, timeout=LOOKUP_TIMEOUT_S)
+        return batch
+
+    async def list_sftp_files(
+        self, request: sftp_pb2.ListSftpFilesRequest
+    ) -> sftp_pb2.ListSftpFilesResponse:
+        """A page of a campaign's SFTP files, newest first, from the sftp service."""
+        page: sftp_pb2.ListSftpFilesResponse = await self._sftp.ListFiles(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return page
+
+    async def get_sweeper_status(self) -> sftp_pb2.SweeperStatusList:
+        """How each sftp replica's last connection to the SFTP server went."""
+        status: sftp_pb2.SweeperStatusList = await self._sftp.GetSweeperStatus(
+            sftp_pb2.GetSweeperStatusRequest(), timeout=LOOKUP_TIMEOUT_S
+        )
+        return status

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -29,20 +30,35 @@ from callscope_gateway.domain.campaign_settings import (
     TranscriptionSettings,
 )
 from callscope_gateway.domain.default_checks import CheckDefinition
-from callscope_gateway.domain.directory import Campaign, CampaignSummary
+from callscope_gateway.domain.directory import Campaign, CampaignSummary, SftpCampaign
+from callscope_gateway.domain.sftp_settings import (
+    DEFAULT_SFTP_SETTINGS,
+    CsvRequirement,
+    SftpSettings,
+    org_folder_for,
+)
 from callscope_gateway.domain.users import User, normalise_email
 
 Document = dict[str, Any]
 
-# A campaign's check-edit lock older than this was left by a gateway that stopped mid-edit
-# (an edit takes milliseconds), so the next editor takes it over.
+# An edit lock (a campaign's checks, an organisation's SFTP settings) older than this was
+# left by a gateway that stopped mid-edit (an edit takes milliseconds), so the next editor
+# takes it over.
 CHECKS_LOCK_STALE_AFTER_S = 30.0
-# How long an edit waits for another edit of the same campaign's checks to finish.
+# How long an edit waits for another edit under the same lock to finish.
 CHECKS_LOCK_WAIT_S = 10.0
 
 
-class ChecksBusyError(Exception):
+class LockBusyError(Exception):
+    """Another edit held the lock for longer than an edit waits."""
+
+
+class ChecksBusyError(LockBusyError):
     """Another edit of the campaign's checks held the lock for longer than an edit waits."""
+
+
+class SftpSettingsBusyError(LockBusyError):
+    """Another change of the organisation's SFTP settings held the lock too long."""
 
 
 def _new_id() -> str:
@@ -60,6 +76,7 @@ class MongoDirectory:
         self._api_keys = database["api_keys"]
         self._agents = database["agents"]
         self._checks_locks = database["checks_locks"]
+        self._sftp_locks = database["sftp_locks"]
 
     async def ensure_indexes(self) -> None:
         """Unique keys that make lookups fast and duplicates impossible."""
@@ -79,12 +96,44 @@ class MongoDirectory:
         return str(document["_id"]) if document else None
 
     async def create_org(self, name: str, slug: str) -> str:
-        """A new organisation."""
+        """A new organisation, with its folder on the SFTP server."""
         org_id = _new_id()
         await self._orgs.insert_one(
-            {"_id": org_id, "name": name, "slug": slug, "created_at": dt.datetime.now(dt.UTC)}
+            {
+                "_id": org_id,
+                "name": name,
+                "slug": slug,
+                "sftp_folder": org_folder_for(org_id),
+                "created_at": dt.datetime.now(dt.UTC),
+            }
         )
         return org_id
+
+    async def org_folder(self, org_id: str) -> str:
+        """The organisation's folder at the root of the SFTP server."""
+        return (await self.org_folders([org_id])).get(org_id, org_folder_for(org_id))
+
+    async def org_folders(self, org_ids: Sequence[str]) -> dict[str, str]:
+        """The SFTP folders of these organisations (those that exist), by org id.
+
+        An organisation stored before folders existed gets its folder stored on first read,
+        so that the name stays what it was even if the rule that derives it ever changes.
+        """
+        if not org_ids:
+            return {}
+        folders: dict[str, str] = {}
+        cursor = self._orgs.find({"_id": {"$in": list(org_ids)}}, {"sftp_folder": 1})
+        async for document in cursor:
+            org_id = str(document["_id"])
+            folder = document.get("sftp_folder")
+            if not folder:
+                folder = org_folder_for(org_id)
+                await self._orgs.update_one(
+                    {"_id": org_id, "sftp_folder": {"$exists": False}},
+                    {"$set": {"sftp_folder": folder}},
+                )
+            folders[org_id] = str(folder)
+        return folders
 
     async def create_user(self, org_id: str, email: str, password_hash: str, role: str) -> str:
         """A new user of an organisation."""
@@ -211,7 +260,62 @@ class MongoDirectory:
             checks=await self._checks_of(campaign_id),
             transcription=transcription_settings(document),
             evaluation=evaluation_settings(document),
+            sftp=sftp_settings(document),
         )
+
+    async def has_sftp_settings(self, org_id: str, campaign_id: str) -> bool:
+        """Whether the campaign has SFTP settings stored (campaigns made before them have not)."""
+        document = await self._campaigns.find_one(
+            {"_id": campaign_id, "org_id": org_id}, {"sftp": 1}
+        )
+        return document is not None and isinstance(document.get("sftp"), dict)
+
+    async def set_sftp_settings(
+        self, org_id: str, campaign_id: str, settings: SftpSettings
+    ) -> bool:
+        """Stores a campaign's SFTP settings whole (call inside `editing_sftp`).
+
+        False when the organisation has no such campaign.
+        """
+        result = await self._campaigns.update_one(
+            {"_id": campaign_id, "org_id": org_id}, {"$set": {"sftp": sftp_fields(settings)}}
+        )
+        return result.matched_count == 1
+
+    async def campaign_with_sftp_folder(
+        self, org_id: str, folder_slug: str, *, other_than: str
+    ) -> tuple[str, str] | None:
+        """(id, name) of another campaign of the organisation with this folder slug."""
+        document = await self._campaigns.find_one(
+            {"org_id": org_id, "sftp.folder_slug": folder_slug, "_id": {"$ne": other_than}},
+            {"name": 1},
+        )
+        return (str(document["_id"]), str(document["name"])) if document else None
+
+    async def list_sftp_campaigns(self) -> list[SftpCampaign]:
+        """Every campaign of every organisation with SFTP on and a folder slug."""
+        cursor = self._campaigns.find({"sftp.enabled": True}).sort(
+            [("org_id", 1), ("created_at", 1), ("_id", 1)]
+        )
+        documents = [document async for document in cursor]
+        folders = await self.org_folders(sorted({str(d["org_id"]) for d in documents}))
+        campaigns = []
+        for document in documents:
+            settings = sftp_settings(document)
+            org_id = str(document["org_id"])
+            # Enabling needs a slug, and a campaign of an organisation that is gone has no
+            # folder: neither can be swept.
+            if settings.enabled and settings.folder_slug and org_id in folders:
+                campaigns.append(
+                    SftpCampaign(
+                        org_id=org_id,
+                        campaign_id=str(document["_id"]),
+                        campaign_name=str(document["name"]),
+                        org_folder=folders[org_id],
+                        settings=settings,
+                    )
+                )
+        return campaigns
 
     async def list_checks(
         self, org_id: str, campaign_id: str
@@ -230,25 +334,21 @@ class MongoDirectory:
         unique `_id` is exclusive on MongoDB and FerretDB alike, so the lock is a document
         `{_id: campaign_id}` in `checks_locks`, deleted when the edit ends.
         """
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + CHECKS_LOCK_WAIT_S
-        pause_s = 0.01
-        while True:
-            try:
-                await self._checks_locks.insert_one(
-                    {"_id": campaign_id, "token": token, "taken_at": dt.datetime.now(dt.UTC)}
-                )
-                break
-            except DuplicateKeyError:
-                await self._take_over_stale_lock(campaign_id)
-            if time.monotonic() >= deadline:
-                raise ChecksBusyError(campaign_id)
-            await asyncio.sleep(pause_s)
-            pause_s = min(pause_s * 2, 0.2)
-        try:
+        async with _exclusive(self._checks_locks, campaign_id, ChecksBusyError):
             yield
-        finally:
-            await self._checks_locks.delete_one({"_id": campaign_id, "token": token})
+
+    @contextlib.asynccontextmanager
+    async def editing_sftp(self, org_id: str) -> AsyncIterator[None]:
+        """Holds the organisation's SFTP-settings lock, so that their changes run one at a time.
+
+        A folder slug is unique among the organisation's campaigns: a change reads who has
+        the slug and then writes it. A unique index cannot say that on FerretDB 1.x (no
+        partial indexes, and campaigns without a slug would clash on the empty one), and two
+        concurrent conditional updates may both match, so the check and the write run under
+        a lock document `{_id: org_id}` in `sftp_locks`, like the checks' lock.
+        """
+        async with _exclusive(self._sftp_locks, org_id, SftpSettingsBusyError):
+            yield
 
     async def add_check(self, org_id: str, campaign_id: str, check: CheckDefinition) -> None:
         """Appends a check after the campaign's last one (call inside `editing_checks`)."""
@@ -291,19 +391,6 @@ class MongoDirectory:
             [("position", 1), ("created_at", 1)]
         )
         return tuple([_check(row["definition"]) async for row in cursor])
-
-    async def _take_over_stale_lock(self, campaign_id: str) -> None:
-        """Removes the campaign's lock when its holder has had it too long to be alive."""
-        lock = await self._checks_locks.find_one({"_id": campaign_id})
-        if lock is None:
-            return
-        taken_at: dt.datetime = lock["taken_at"]
-        if taken_at.tzinfo is None:
-            taken_at = taken_at.replace(tzinfo=dt.UTC)
-        age_s = (dt.datetime.now(dt.UTC) - taken_at).total_seconds()
-        if age_s > CHECKS_LOCK_STALE_AFTER_S:
-            # By token: a lock taken since by someone else is left alone.
-            await self._checks_locks.delete_one({"_id": campaign_id, "token": lock["token"]})
 
     async def store_api_key(
         self,
@@ -430,6 +517,46 @@ class MongoDirectory:
         return await self.get_agent(org_id, agent_id)
 
 
+@contextlib.asynccontextmanager
+async def _exclusive(
+    locks: AsyncCollection[Document], key: str, busy: type[LockBusyError]
+) -> AsyncIterator[None]:
+    """Holds the lock document `{_id: key}` in `locks`; `busy` when it stays taken too long."""
+    token = secrets.token_hex(8)
+    deadline = time.monotonic() + CHECKS_LOCK_WAIT_S
+    pause_s = 0.01
+    while True:
+        try:
+            await locks.insert_one(
+                {"_id": key, "token": token, "taken_at": dt.datetime.now(dt.UTC)}
+            )
+            break
+        except DuplicateKeyError:
+            await _take_over_stale_lock(locks, key)
+        if time.monotonic() >= deadline:
+            raise busy(key)
+        await asyncio.sleep(pause_s)
+        pause_s = min(pause_s * 2, 0.2)
+    try:
+        yield
+    finally:
+        await locks.delete_one({"_id": key, "token": token})
+
+
+async def _take_over_stale_lock(locks: AsyncCollection[Document], key: str) -> None:
+    """Removes the lock when its holder has had it too long to be alive."""
+    lock = await locks.find_one({"_id": key})
+    if lock is None:
+        return
+    taken_at: dt.datetime = lock["taken_at"]
+    if taken_at.tzinfo is None:
+        taken_at = taken_at.replace(tzinfo=dt.UTC)
+    age_s = (dt.datetime.now(dt.UTC) - taken_at).total_seconds()
+    if age_s > CHECKS_LOCK_STALE_AFTER_S:
+        # By token: a lock taken since by someone else is left alone.
+        await locks.delete_one({"_id": key, "token": lock["token"]})
+
+
 def _violates_unique_index(error: OperationFailure) -> bool:
     """Whether an update broke a unique index.
 
@@ -480,6 +607,35 @@ def evaluation_settings(document: Document) -> EvaluationSettings:
     )
 
 
+def sftp_fields(settings: SftpSettings) -> Document:
+    """The campaign document's `sftp` sub-document (the API's values)."""
+    return {
+        "enabled": settings.enabled,
+        "folder_slug": settings.folder_slug,
+        "csv": settings.csv.value,
+        "batch_window_seconds": settings.batch_window_seconds,
+        "agent_file_name_pattern": settings.agent_file_name_pattern,
+    }
+
+
+def sftp_settings(document: Document) -> SftpSettings:
+    """A campaign document's SFTP settings; campaigns stored before them read as off."""
+    stored = document.get("sftp")
+    if not isinstance(stored, dict):
+        return DEFAULT_SFTP_SETTINGS
+    default = DEFAULT_SFTP_SETTINGS
+    window = stored.get("batch_window_seconds")
+    return SftpSettings(
+        enabled=bool(stored.get("enabled", default.enabled)),
+        folder_slug=str(stored.get("folder_slug") or default.folder_slug),
+        csv=CsvRequirement(stored.get("csv") or default.csv.value),
+        batch_window_seconds=int(window) if window is not None else default.batch_window_seconds,
+        agent_file_name_pattern=str(
+            stored.get("agent_file_name_pattern") or default.agent_file_name_pattern
+        ),
+    )
+
+
 def _check_query(org_id: str, campaign_id: str, check_id: str) -> Document:
     return {"org_id": org_id, "campaign_id": campaign_id, "definition.id": check_id}
 
@@ -503,6 +659,7 @@ def _campaign_summary(document: Document) -> CampaignSummary:
         created_at=document.get("created_at"),
         transcription=transcription_settings(document),
         evaluation=evaluation_settings(document),
+        sftp=sftp_settings(document),
     )
 
 

@@ -30,6 +30,8 @@ class Permission(StrEnum):
     MANAGE_CALLS = "edit, link, reprocess and delete calls"
     MANAGE_API_KEYS = "manage API keys"
     CONFIGURE_CAMPAIGNS = "change campaign settings"
+    # The guide's "Configure SFTP" row: a campaign's SFTP settings and the sweepers' status.
+    CONFIGURE_SFTP = "configure SFTP ingestion"
     MANAGE_AGENTS = "manage agents"
     VIEW_CAMPAIGNS = "view campaigns and their settings"
     VIEW_AGENTS = "view agents"
@@ -45,6 +47,7 @@ _GRANTED: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_CALLS: _STAFF | {Role.API_KEY},
     Permission.MANAGE_API_KEYS: _SENIOR,
     Permission.CONFIGURE_CAMPAIGNS: _SENIOR,
+    Permission.CONFIGURE_SFTP: _SENIOR,
     Permission.MANAGE_AGENTS: _SENIOR,
     # Every user sees the campaigns of the organisation (agents need to know theirs);
     # an API key sees only its own campaign (`sees_campaign`).

@@ -12,6 +12,7 @@ from callscope_gateway.domain.campaign_settings import (
     TranscriptionSettings,
 )
 from callscope_gateway.domain.default_checks import CheckDefinition
+from callscope_gateway.domain.sftp_settings import DEFAULT_SFTP_SETTINGS, SftpSettings
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Campaign:
     checks: tuple[CheckDefinition, ...]
     transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS
     evaluation: EvaluationSettings = DEFAULT_EVALUATION_SETTINGS
+    sftp: SftpSettings = DEFAULT_SFTP_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,29 @@ class CampaignSummary:
     created_at: dt.datetime | None
     transcription: TranscriptionSettings = DEFAULT_TRANSCRIPTION_SETTINGS
     evaluation: EvaluationSettings = DEFAULT_EVALUATION_SETTINGS
+    sftp: SftpSettings = DEFAULT_SFTP_SETTINGS
+
+
+@dataclass(frozen=True)
+class SftpCampaign:
+    """A campaign whose SFTP ingestion is on, with its organisation's folder on the server."""
+
+    org_id: str
+    campaign_id: str
+    campaign_name: str
+    org_folder: str
+    settings: SftpSettings
 
 
 @dataclass(frozen=True)
 class DemoCredentials:
-    """What `make run` prints so a person can log in and call the API."""
+    """What `make run` prints so a person can log in, call the API and drop files by SFTP."""
 
     email: str
     password: str
     api_key: str
     org_id: str
     campaign_id: str
+    # The demo organisation's folder on the SFTP server (the stack makes its account there);
+    # empty in files written before SFTP existed, which the gateway then writes again.
+    sftp_folder: str = ""

@@ -11,6 +11,7 @@ from callscope_gateway.domain.api_keys import ApiKeyRecord
 from callscope_gateway.domain.campaign_settings import EvaluationSettings, TranscriptionSettings
 from callscope_gateway.domain.default_checks import CheckDefinition
 from callscope_gateway.domain.directory import Campaign, CampaignSummary
+from callscope_gateway.domain.sftp_settings import SftpSettings, upload_path
 from callscope_gateway.domain.users import User
 
 
@@ -54,8 +55,12 @@ def campaign_summary_view(campaign: CampaignSummary) -> dict[str, Any]:
     }
 
 
-def campaign_view(campaign: Campaign) -> dict[str, Any]:
-    """A campaign's settings and its checks in order."""
+def campaign_view(campaign: Campaign, org_folder: str = "") -> dict[str, Any]:
+    """A campaign's settings and its checks in order.
+
+    org_folder is the organisation's folder on the SFTP server, which `sftp.upload_path`
+    starts with (without it there is no upload path to show).
+    """
     return {
         "id": campaign.id,
         "org_id": campaign.org_id,
@@ -64,7 +69,20 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         "auto_processing": campaign.auto_processing,
         **transcription_settings_view(campaign.transcription),
         **evaluation_settings_view(campaign.evaluation),
+        "sftp": sftp_settings_view(campaign.sftp, org_folder),
         "checks": [check_view(check) for check in campaign.checks],
+    }
+
+
+def sftp_settings_view(settings: SftpSettings, org_folder: str) -> dict[str, Any]:
+    """A campaign's SFTP settings and the folder its files are uploaded to (null: no slug)."""
+    return {
+        "enabled": settings.enabled,
+        "folder_slug": settings.folder_slug,
+        "csv": settings.csv.value,
+        "batch_window_seconds": settings.batch_window_seconds,
+        "agent_file_name_pattern": settings.agent_file_name_pattern,
+        "upload_path": upload_path(org_folder, settings.folder_slug),
     }
 
 

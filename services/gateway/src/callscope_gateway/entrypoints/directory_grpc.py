@@ -1,15 +1,17 @@
-"""The `Directory` gRPC service: API keys, campaigns and agents, looked up for other services."""
+"""The `Directory` gRPC service: API keys, campaigns, agents and SFTP campaigns, looked up for
+other services."""
 
 from __future__ import annotations
 
 import grpc
 from callscope.v1 import common_pb2, directory_pb2, directory_pb2_grpc
 
-from callscope_gateway import handlers
+from callscope_gateway import directory_handlers, handlers
 from callscope_gateway.adapters.mongo import MongoDirectory
 from callscope_gateway.domain.agents import Agent
 from callscope_gateway.domain.default_checks import CheckDefinition
-from callscope_gateway.domain.directory import Campaign
+from callscope_gateway.domain.directory import Campaign, SftpCampaign
+from callscope_gateway.domain.sftp_settings import SftpSettings
 
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
@@ -79,6 +81,23 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
             raise AssertionError("unreachable: abort raises")
         return agent_to_proto(agent)
 
+    async def ListSftpCampaigns(  # noqa: N802 - gRPC method name
+        self,
+        request: directory_pb2.ListSftpCampaignsRequest,
+        context: grpc.aio.ServicerContext[
+            directory_pb2.ListSftpCampaignsRequest, directory_pb2.ListSftpCampaignsResponse
+        ],
+    ) -> directory_pb2.ListSftpCampaignsResponse:
+        """Every organisation's campaigns with SFTP on, for the sftp service's sweeps.
+
+        Internal: the Directory is reachable only inside the cluster, and the sftp service
+        needs every organisation's campaigns; no principal is involved.
+        """
+        campaigns = await directory_handlers.list_sftp_campaigns(directory=self._directory)
+        return directory_pb2.ListSftpCampaignsResponse(
+            campaigns=[sftp_campaign_to_proto(campaign) for campaign in campaigns]
+        )
+
 
 def campaign_to_proto(campaign: Campaign) -> directory_pb2.Campaign:
     """The protobuf shape of a campaign."""
@@ -101,6 +120,29 @@ def campaign_to_proto(campaign: Campaign) -> directory_pb2.Campaign:
         company_name=campaign.transcription.company_name,
         evaluator=directory_pb2.Evaluator.Value(f"EVALUATOR_{campaign.evaluation.evaluator.name}"),
         claude_model=campaign.evaluation.claude_model,
+        sftp=sftp_settings_to_proto(campaign.sftp),
+    )
+
+
+def sftp_settings_to_proto(settings: SftpSettings) -> directory_pb2.SftpSettings:
+    """The protobuf shape of a campaign's SFTP settings (never `..._UNSPECIFIED`)."""
+    return directory_pb2.SftpSettings(
+        enabled=settings.enabled,
+        folder_slug=settings.folder_slug,
+        csv=directory_pb2.SftpCsvRequirement.Value(f"SFTP_CSV_REQUIREMENT_{settings.csv.name}"),
+        batch_window_seconds=settings.batch_window_seconds,
+        agent_file_name_pattern=settings.agent_file_name_pattern,
+    )
+
+
+def sftp_campaign_to_proto(campaign: SftpCampaign) -> directory_pb2.SftpCampaign:
+    """The protobuf shape of a campaign the sftp service sweeps."""
+    return directory_pb2.SftpCampaign(
+        org_id=campaign.org_id,
+        campaign_id=campaign.campaign_id,
+        campaign_name=campaign.campaign_name,
+        org_folder=campaign.org_folder,
+        settings=sftp_settings_to_proto(campaign.settings),
     )
 
 

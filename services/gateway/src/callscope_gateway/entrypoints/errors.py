@@ -28,6 +28,7 @@ HTTP_STATUS = {
     "conflict": 409,
     "email_taken": 409,
     "agent_code_taken": 409,
+    "folder_slug_taken": 409,
     "unknown_campaign": 422,
     "invalid_field": 422,
     "missing_file": 400,
@@ -56,8 +57,13 @@ HTTP_STATUS = {
 }
 
 
-def from_rpc(error: grpc.aio.AioRpcError, not_found: str = "not found") -> GatewayError:
-    """The GatewayError for a peer's gRPC error; re-raises errors that are our own bugs."""
+def from_rpc(
+    error: grpc.aio.AioRpcError, not_found: str = "not found", *, service: str = "a service"
+) -> GatewayError:
+    """The GatewayError for a peer's gRPC error; re-raises errors that are our own bugs.
+
+    service names the peer in the 503 message ("the SFTP service is unavailable ...").
+    """
     code = error.code()
     if code == grpc.StatusCode.NOT_FOUND:
         return GatewayError("not_found", not_found)
@@ -69,5 +75,5 @@ def from_rpc(error: grpc.aio.AioRpcError, not_found: str = "not found") -> Gatew
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return GatewayError("invalid_request", error.details() or "invalid request")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return GatewayError("service_unavailable", "a service is unavailable; try again shortly")
+        return GatewayError("service_unavailable", f"{service} is unavailable; try again shortly")
     raise error

@@ -17,6 +17,7 @@ from callscope_gateway.entrypoints.routes import (
     calls,
     campaigns,
     checks,
+    sftp,
     users,
 )
 from callscope_gateway.entrypoints.routes.jobs import router as jobs_router
@@ -72,6 +73,7 @@ def create_app(context: ApiContext) -> FastAPI:
         checks.router,
         api_keys.router,
         agents.router,
+        sftp.router,
     ):
         app.include_router(router)
     app.add_exception_handler(GatewayError, _gateway_error)

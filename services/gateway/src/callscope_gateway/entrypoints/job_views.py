@@ -1,4 +1,5 @@
-"""JSON shapes of jobs (multi-file and bulk uploads) and bulk CSV previews."""
+"""JSON shapes of jobs (multi-file and bulk uploads) and bulk CSV previews, and the little
+helpers other views of peers' messages share."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from callscope.v1 import common_pb2, ingest_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 
-def _enum(enum: Any, value: int, prefix: str) -> str | None:
+def status_name(enum: Any, value: int, prefix: str) -> str | None:
+    """A protobuf enum value's name without its prefix; None for UNSPECIFIED (0)."""
     return str(enum.Name(value)).removeprefix(prefix) if value else None
 
 
-def _time(stamp: Timestamp) -> str | None:
+def time_view(stamp: Timestamp) -> str | None:
+    """An ISO 8601 UTC time ending in Z; None for an unset timestamp."""
     return stamp.ToDatetime().isoformat() + "Z" if stamp.seconds or stamp.nanos else None
 
 
-def _metadata(metadata: common_pb2.CallMetadata) -> dict[str, str]:
+def metadata_view(metadata: common_pb2.CallMetadata) -> dict[str, str]:
+    """The metadata fields that are set."""
     return {field.name: value for field, value in metadata.ListFields() if isinstance(value, str)}
 
 
@@ -35,10 +39,10 @@ def item_view(item: ingest_pb2.JobItem) -> dict[str, Any]:
         "id": item.id,
         "file_name": item.file_name,
         "line": item.line or None,
-        "metadata": _metadata(item.metadata),
-        "state": _enum(ingest_pb2.JobItemState, item.state, "JOB_ITEM_STATE_"),
+        "metadata": metadata_view(item.metadata),
+        "state": status_name(ingest_pb2.JobItemState, item.state, "JOB_ITEM_STATE_"),
         "call_id": item.call_id or None,
-        "call_status": _enum(common_pb2.CallStatus, item.call_status, "CALL_STATUS_"),
+        "call_status": status_name(common_pb2.CallStatus, item.call_status, "CALL_STATUS_"),
         "error": {"code": item.error_code, "message": item.error_message}
         if item.error_code
         else None,
@@ -46,7 +50,7 @@ def item_view(item: ingest_pb2.JobItem) -> dict[str, Any]:
         "bytes_received": item.bytes_received,
         "percent": item_percent(item),
         "bytes_per_second": round(item.bytes_per_second, 1),
-        "upload_started_at": _time(item.upload_started_at),
+        "upload_started_at": time_view(item.upload_started_at),
     }
 
 
@@ -56,8 +60,8 @@ def job_view(job: ingest_pb2.Job, *, with_items: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": job.id,
         "campaign_id": job.campaign_id,
-        "source": _enum(common_pb2.UploadSource, job.source, "UPLOAD_SOURCE_"),
-        "status": _enum(ingest_pb2.JobStatus, job.status, "JOB_STATUS_"),
+        "source": status_name(common_pb2.UploadSource, job.source, "UPLOAD_SOURCE_"),
+        "status": status_name(ingest_pb2.JobStatus, job.status, "JOB_STATUS_"),
         "counts": {
             "total": counts.total,
             "processed": counts.processed,
@@ -66,9 +70,9 @@ def job_view(job: ingest_pb2.Job, *, with_items: bool = True) -> dict[str, Any]:
             "duplicates": counts.duplicates,
             "cancelled": counts.cancelled,
         },
-        "metadata": _metadata(job.metadata),
-        "created_at": _time(job.created_at),
-        "cancelled_at": _time(job.cancelled_at),
+        "metadata": metadata_view(job.metadata),
+        "created_at": time_view(job.created_at),
+        "cancelled_at": time_view(job.cancelled_at),
     }
     if with_items:
         view["items"] = [item_view(item) for item in job.items]
@@ -82,7 +86,7 @@ def preview_view(preview: ingest_pb2.BulkPreview) -> dict[str, Any]:
             {
                 "line": row.line,
                 "file_name": row.file_name,
-                "metadata": _metadata(row.metadata),
+                "metadata": metadata_view(row.metadata),
                 "matched": row.matched,
                 "errors": list(row.errors),
                 "warnings": list(row.warnings),

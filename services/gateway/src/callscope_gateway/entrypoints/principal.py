@@ -80,12 +80,18 @@ async def _session_token(
 SessionToken = Annotated[str, Depends(_session_token)]
 
 
-def allowed(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets the request through only if its principal has the permission."""
+def allowed(
+    permission: Permission, *alternatives: Permission
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the request through only if its principal has the permission
+    (or one of the alternatives: the handler then checks what the request asks for)."""
+    permissions = (permission, *alternatives)
 
     async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.may(permission):
-            raise GatewayError("forbidden", f"your role may not {permission.value}")
+        if not any(principal.may(each) for each in permissions):
+            raise GatewayError(
+                "forbidden", f"your role may not {' or '.join(p.value for p in permissions)}"
+            )
         return principal
 
     return check

@@ -1,11 +1,12 @@
-"""Routes of `/api/v1/campaigns`: list, read, create, and change a campaign's settings."""
+"""Routes of `/api/v1/campaigns`: list, read, create, and change a campaign's settings
+(its SFTP settings included)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, field_validator
 
 from callscope_gateway import directory_handlers
 from callscope_gateway.directory_handlers import CampaignChanges
@@ -25,12 +26,26 @@ from callscope_gateway.domain.campaign_settings import (
     validate_flag_threshold,
 )
 from callscope_gateway.domain.default_checks import DEFAULT_FLAG_THRESHOLD
+from callscope_gateway.domain.directory import Campaign
+from callscope_gateway.domain.sftp_settings import (
+    CsvRequirement,
+    SftpChanges,
+    validate_agent_file_name_pattern,
+    validate_batch_window,
+    validate_folder_slug,
+)
 from callscope_gateway.entrypoints.access_views import campaign_summary_view, campaign_view
-from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.context import ApiContext, Context
 from callscope_gateway.entrypoints.principal import allowed
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CAMPAIGNS))]
 Configurer = Annotated[Principal, Depends(allowed(Permission.CONFIGURE_CAMPAIGNS))]
+# PATCH: a role with either right gets as far as the handler, which checks each part of the
+# change against its own right (SFTP settings need "configure SFTP ingestion").
+SettingsChanger = Annotated[
+    Principal,
+    Depends(allowed(Permission.CONFIGURE_CAMPAIGNS, Permission.CONFIGURE_SFTP)),
+]
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
@@ -83,6 +98,62 @@ class NewCampaign(BaseModel):
         return EvaluationSettings(evaluator=self.evaluator, claude_model=self.claude_model)
 
 
+def _not_null(value: object) -> object:
+    # Only fields that were sent reach this: null is a mistake, not "keep it".
+    if value is None:
+        raise ValueError("may not be null; leave the field out to keep its value")
+    return value
+
+
+class SftpSettingsChange(BaseModel):
+    """SFTP settings to change; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: StrictBool | None = None
+    folder_slug: str | None = None
+    csv: CsvRequirement | None = None
+    batch_window_seconds: StrictInt | None = None
+    agent_file_name_pattern: str | None = None
+
+    @field_validator(
+        "enabled",
+        "folder_slug",
+        "csv",
+        "batch_window_seconds",
+        "agent_file_name_pattern",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _not_null(value)
+
+    @field_validator("folder_slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return validate_folder_slug(value)
+
+    @field_validator("batch_window_seconds")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        return validate_batch_window(value)
+
+    @field_validator("agent_file_name_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        return validate_agent_file_name_pattern(value)
+
+    def changes(self) -> SftpChanges:
+        """The SFTP settings to change."""
+        return SftpChanges(
+            enabled=self.enabled,
+            folder_slug=self.folder_slug,
+            csv=self.csv,
+            batch_window_seconds=self.batch_window_seconds,
+            agent_file_name_pattern=self.agent_file_name_pattern,
+        )
+
+
 class CampaignSettingsChange(BaseModel):
     """Settings to change; fields left out stay as they are."""
 
@@ -97,6 +168,7 @@ class CampaignSettingsChange(BaseModel):
     company_name: str | None = None
     evaluator: Evaluator | None = None
     claude_model: str | None = None
+    sftp: SftpSettingsChange | None = None
 
     @field_validator(
         "name",
@@ -108,14 +180,12 @@ class CampaignSettingsChange(BaseModel):
         "company_name",
         "evaluator",
         "claude_model",
+        "sftp",
         mode="before",
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
-        # Only fields that were sent reach this: null is a mistake, not "keep it".
-        if value is None:
-            raise ValueError("may not be null; leave the field out to keep its value")
-        return value
+        return _not_null(value)
 
     @field_validator("name")
     @classmethod
@@ -149,7 +219,14 @@ class CampaignSettingsChange(BaseModel):
             company_name=self.company_name,
             evaluator=self.evaluator,
             claude_model=self.claude_model,
+            sftp=self.sftp.changes() if self.sftp is not None else None,
         )
+
+
+async def _view(campaign: Campaign, principal: Principal, context: ApiContext) -> dict[str, Any]:
+    """The campaign as the API shows it, with the folder its SFTP files are uploaded to."""
+    folder = await directory_handlers.org_folder(principal, directory=context.directory)
+    return campaign_view(campaign, folder)
 
 
 @router.get("")
@@ -172,24 +249,25 @@ async def create_campaign(
         evaluation=body.evaluation(),
         directory=context.directory,
     )
-    return campaign_view(campaign)
+    return await _view(campaign, principal, context)
 
 
 @router.get("/{campaign_id}")
 async def get_campaign(campaign_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
-    """A campaign's settings and checks."""
+    """A campaign's settings (SFTP ones with their upload path) and checks."""
     campaign = await directory_handlers.get_campaign(
         principal, campaign_id, directory=context.directory
     )
-    return campaign_view(campaign)
+    return await _view(campaign, principal, context)
 
 
 @router.patch("/{campaign_id}")
 async def update_campaign(
-    campaign_id: str, body: CampaignSettingsChange, principal: Configurer, context: Context
+    campaign_id: str, body: CampaignSettingsChange, principal: SettingsChanger, context: Context
 ) -> dict[str, Any]:
-    """Changes settings; the next upload already follows them (ingest asks at each upload)."""
+    """Changes settings; the next upload already follows them (ingest asks at each upload),
+    the next sweep the SFTP ones (the sftp service asks at each sweep)."""
     campaign = await directory_handlers.update_campaign(
         principal, campaign_id, body.changes(), directory=context.directory
     )
-    return campaign_view(campaign)
+    return await _view(campaign, principal, context)
