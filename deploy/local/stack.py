@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Starts Callscope's local infrastructure (Kafka, FerretDB, MinIO) and, for `run`, the services.
+"""Starts Callscope's local infrastructure (Kafka, FerretDB, MinIO, an OpenSSH SFTP server)
+and, for `run`, the services.
 
     python deploy/local/stack.py exec --profile test -- <command...>
         start the servers, run <command> with the connection variables exported,
@@ -11,7 +12,8 @@
         print the connection variables as shell assignments
 
 Standard library only: it runs before (and independently of) the project's virtualenv
-contents. The servers are the ones `make setup` puts under .local/ (see docs/local-stack.md).
+contents. The servers are the ones `make setup` puts under .local/, and Debian's sshd, which
+deploy/local/sftpd.py configures (see docs/local-stack.md).
 Every child runs in its own process group and is stopped with SIGTERM, then SIGKILL after a
 timeout, whatever way this script ends; children also get SIGTERM from the kernel if this
 script is killed outright (PR_SET_PDEATHSIG), so no server outlives its stack.
@@ -28,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -43,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO
+
+import sftpd  # deploy/local/sftpd.py, next to this script
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -71,6 +76,7 @@ class Profile:
     s3_console_port: int
     database: str
     wipe_on_start: bool
+    sftp_port: int
 
     @property
     def data_dir(self) -> Path:
@@ -82,18 +88,49 @@ class Profile:
         """One log file per server and per service."""
         return self.data_dir / "logs"
 
+    @property
+    def sftp(self) -> sftpd.Layout:
+        """The SFTP server's base folder, outside the repository (see sftpd.py for why)."""
+        return sftpd.Layout(sftpd.base_dir(REPO, self.name))
+
 
 PROFILES = {
-    "run": Profile("run", 9092, 9093, 27017, 9000, 9001, "callscope", wipe_on_start=False),
+    "run": Profile(
+        "run", 9092, 9093, 27017, 9000, 9001, "callscope", wipe_on_start=False, sftp_port=2222
+    ),
     "test": Profile(
-        "test", 29092, 29093, 37017, 39000, 39001, "callscope_test", wipe_on_start=True
+        "test",
+        29092,
+        29093,
+        37017,
+        39000,
+        39001,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32222,
     ),
     # Two more throwaway stacks, so that parallel work can run test suites side by side.
     "test2": Profile(
-        "test2", 29192, 29193, 37117, 39100, 39101, "callscope_test", wipe_on_start=True
+        "test2",
+        29192,
+        29193,
+        37117,
+        39100,
+        39101,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32322,
     ),
     "test3": Profile(
-        "test3", 29292, 29293, 37217, 39200, 39201, "callscope_test", wipe_on_start=True
+        "test3",
+        29292,
+        29293,
+        37217,
+        39200,
+        39201,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32422,
     ),
 }
 
@@ -104,6 +141,8 @@ S3_REGION = "us-east-1"
 S3_BUCKET = "callscope-audio"
 
 GATEWAY_HTTP_PORT = 8080
+DEMO_SFTP_USER = "callscope-demo"
+DEMO_SFTP_SLUG = "inbound"  # the demo campaign's folder, set by the gateway's demo seed
 
 
 @dataclass(frozen=True)
@@ -198,7 +237,29 @@ def infra_env(profile: Profile, mongodb_url: str | None) -> dict[str, str]:
         "S3_BUCKET": S3_BUCKET,
         "CALLSCOPE_STACK_PROFILE": profile.name,
         "CALLSCOPE_DATA_DIR": str(profile.data_dir),
+        **sftp_env(profile),
     }
+
+
+def sftp_env(profile: Profile) -> dict[str, str]:
+    """Where the sftp service (SftpSettings) and the tests find the SFTP server.
+
+    Without root there is no server: CALLSCOPE_SFTP_UNAVAILABLE says why, and the SFTP
+    tests fail with that message.
+    """
+    layout = profile.sftp
+    env = {
+        "SFTP_SERVER_HOST": HOST,
+        "SFTP_SERVER_PORT": str(profile.sftp_port),
+        "SFTP_SERVER_USER": sftpd.SWEEPER,
+        "SFTP_SERVER_KEY_FILE": str(layout.sweeper_key),
+        "SFTP_SERVER_HOST_KEY": sftpd.host_key_line(layout),
+        "CALLSCOPE_SFTP_BASE": str(layout.base),
+    }
+    reason = sftpd.unavailable_reason()
+    if reason:
+        env["CALLSCOPE_SFTP_UNAVAILABLE"] = reason
+    return env
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,6 +313,8 @@ class Child:
     ready: Callable[[], bool]
     extra_logs: tuple[Path, ...] = ()
     cwd: Path = REPO
+    # Called with the pid just before SIGTERM: for processes that leave the process group.
+    before_stop: Callable[[int], None] | None = None
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     ready_after_s: float | None = None
@@ -308,6 +371,8 @@ def stop_all(children: list[Child], timeout_s: float = STOP_TIMEOUT_S) -> None:
     if live:
         say("stopping " + ", ".join(c.name for c in live))
     for child in live:
+        if child.before_stop is not None and child.proc is not None:
+            child.before_stop(child.proc.pid)
         child.signal(signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     for child in live:
@@ -706,7 +771,35 @@ def minio(profile: Profile, env: dict[str, str]) -> Child:
     )
 
 
-def check_ports_free(profile: Profile, *, with_mongo: bool) -> None:
+def sftp_server(profile: Profile, env: dict[str, str]) -> Child:
+    """OpenSSH's sshd with the profile's rendered sshd_config (sftpd.prepare wrote it)."""
+    return Child(
+        name="sftpd",
+        argv=sftpd.sshd_argv(profile.sftp),
+        log=profile.log_dir / "sftpd.log",
+        env=env,
+        ready=lambda: sftpd.banner_ready(profile.sftp_port),
+        # Each connection is an sshd of its own session: stopping the listener leaves it.
+        before_stop=sftpd.end_sessions,
+    )
+
+
+def prepare_sftp(profile: Profile) -> bool:
+    """Folders, keys, accounts and sshd_config; False (said why) when it cannot run here."""
+    reason = sftpd.unavailable_reason()
+    if reason:
+        say(f"not starting the SFTP server: {reason}")
+        return False
+    try:
+        removed = sftpd.prepare(profile.sftp, profile.sftp_port, wipe=profile.wipe_on_start)
+    except (sftpd.SftpdError, OSError) as err:
+        raise StartError(f"SFTP server: {err}") from err
+    if removed:
+        say(f"removed SFTP accounts and groups a previous run left: {', '.join(removed)}")
+    return True
+
+
+def check_ports_free(profile: Profile, *, with_mongo: bool, with_sftp: bool = True) -> None:
     """Refuses to start (or wipe data) while another stack holds the profile's ports."""
     ports = {
         "kafka": profile.kafka_port,
@@ -716,6 +809,8 @@ def check_ports_free(profile: Profile, *, with_mongo: bool) -> None:
     }
     if with_mongo:
         ports["ferretdb"] = profile.mongo_port
+    if with_sftp:
+        ports["sftp"] = profile.sftp_port
     busy = [f"{name} port {port}" for name, port in ports.items() if not port_free(port)]
     if busy:
         raise StartError(
@@ -724,17 +819,22 @@ def check_ports_free(profile: Profile, *, with_mongo: bool) -> None:
         )
 
 
-@contextlib.contextmanager
-def infrastructure(profile: Profile) -> Iterator[tuple[dict[str, str], list[Child]]]:
-    """Starts Kafka, FerretDB (unless MONGODB_URL is set) and MinIO; always stops them."""
-    external_mongo = os.environ.get("MONGODB_URL") or None
-    env_vars = infra_env(profile, external_mongo)
-    base_env = {**os.environ, **env_vars}
-
-    check_ports_free(profile, with_mongo=not external_mongo)
+def prepare_data(profile: Profile, *, with_mongo: bool) -> bool:
+    """Checks the ports, wipes a test profile's data, prepares the SFTP server (False: none)."""
+    check_ports_free(profile, with_mongo=with_mongo, with_sftp=sftpd.unavailable_reason() is None)
     if profile.wipe_on_start and profile.data_dir.exists():
         shutil.rmtree(profile.data_dir)
     profile.log_dir.mkdir(parents=True, exist_ok=True)
+    return prepare_sftp(profile)
+
+
+@contextlib.contextmanager
+def infrastructure(profile: Profile) -> Iterator[tuple[dict[str, str], list[Child]]]:
+    """Starts Kafka, FerretDB (unless MONGODB_URL is set), MinIO and sshd; always stops them."""
+    external_mongo = os.environ.get("MONGODB_URL") or None
+    with_sftp = prepare_data(profile, with_mongo=not external_mongo)
+    env_vars = infra_env(profile, external_mongo)  # after prepare: it carries the host key
+    base_env = {**os.environ, **env_vars}
 
     started = time.monotonic()
     children: list[Child] = []
@@ -744,6 +844,8 @@ def infrastructure(profile: Profile) -> Iterator[tuple[dict[str, str], list[Chil
         kafka = prepare_kafka(profile, base_env)
         broker, format_proc = kafka.broker, kafka.format_proc
         others = [minio(profile, base_env)]
+        if with_sftp:
+            others.append(sftp_server(profile, base_env))
         if external_mongo:
             say("MONGODB_URL is set: using that database, not starting FerretDB")
         else:
@@ -865,24 +967,38 @@ def cmd_run(profile: Profile) -> int:
 
     with infrastructure(profile) as (env_vars, _infra):
         children: list[Child] = []
+
+        def start(svc: Service) -> Child:
+            child = Child(
+                name=svc.name,
+                argv=[str(svc.executable)],
+                log=profile.log_dir / f"{svc.name}.log",
+                env={**os.environ, **env_vars, **svc.env, "PYTHONUNBUFFERED": "1"},
+                ready=lambda: True,
+            )
+            child.start()
+            children.append(child)
+            return child
+
         try:
             started = time.monotonic()
+            # The sftp service starts once the demo organisation's SFTP folder and group exist:
+            # its sweeper account reads its group memberships when it logs in.
             for svc in svc_list:
-                child = Child(
-                    name=svc.name,
-                    argv=[str(svc.executable)],
-                    log=profile.log_dir / f"{svc.name}.log",
-                    env={**os.environ, **env_vars, **svc.env, "PYTHONUNBUFFERED": "1"},
-                    ready=lambda: True,
-                )
-                child.start()
-                children.append(child)
+                if svc.name != "sftp":
+                    start(svc)
             say(f"services starting; logs in {profile.log_dir.relative_to(REPO)}/<service>.log")
             gateway = children[0]
             gateway.ready = lambda: http_ok(f"http://{HOST}:{GATEWAY_HTTP_PORT}/healthz")
+            wait_ready([gateway], SERVICE_START_TIMEOUT_S, "the gateway")
+            creds, creds_problem = read_demo_credentials(profile)
+            sftp_lines = provision_demo_sftp(profile, creds)
+            for svc in svc_list:
+                if svc.name == "sftp":
+                    start(svc)
             wait_ready(children, SERVICE_START_TIMEOUT_S, "the services")
             say(f"services ready in {time.monotonic() - started:.1f}s")
-            print_welcome(profile)
+            print_welcome(profile, creds, creds_problem, sftp_lines)
             while True:
                 for child in children:
                     if not child.running():
@@ -893,15 +1009,77 @@ def cmd_run(profile: Profile) -> int:
             stop_all(children)
 
 
-def print_welcome(profile: Profile) -> None:
-    """The summary `make run` prints once the gateway answers."""
+def read_demo_credentials(profile: Profile) -> tuple[dict[str, object] | None, str]:
+    """The JSON the gateway wrote (waiting briefly for it), or None and why not."""
     path = demo_credentials_file(profile)
     deadline = time.monotonic() + 10
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    lines = ["", f"Web UI: http://{HOST}:{GATEWAY_HTTP_PORT}"]
     try:
         creds = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        return None, f"{path.relative_to(REPO)} unreadable: {err}"
+    if not isinstance(creds, dict):
+        return None, f"{path.relative_to(REPO)} does not hold a JSON object"
+    return creds, ""
+
+
+def provision_demo_sftp(profile: Profile, creds: dict[str, object] | None) -> list[str]:
+    """The demo organisation's SFTP folder and a customer account for it; welcome lines.
+
+    The key pair and a known_hosts file are kept in .local/data/run/sftp/, so the command
+    printed keeps working from one `make run` to the next.
+    """
+    reason = sftpd.unavailable_reason()
+    if reason:
+        return [f"SFTP drop folder: not available ({reason})"]
+    folder = creds.get("sftp_folder") if creds else None
+    if not isinstance(folder, str) or not folder:
+        return [
+            "SFTP drop folder: no demo account, because demo-credentials.json has no "
+            "`sftp_folder` (the gateway writes it with `org_id` when it seeds the demo)"
+        ]
+    # `sftp_folder` is the organisation's folder; tolerate "<org_folder>/<slug>" as well.
+    org_folder, _, slug = folder.partition("/")
+    slug = slug or DEMO_SFTP_SLUG
+    layout = profile.sftp
+    keys = profile.data_dir / "sftp"
+    private_key = keys / "demo_id_ed25519"
+    known_hosts = keys / "known_hosts"
+    try:
+        sftpd.provision_org(layout, org_folder)
+        keys.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not private_key.exists():
+            sftpd.keygen(private_key, f"{DEMO_SFTP_USER}@callscope-demo")
+        public_key = private_key.with_name(private_key.name + ".pub").read_text()
+        sftpd.ensure_customer(layout, org_folder, DEMO_SFTP_USER, public_key)
+        known_hosts.write_text(
+            sftpd.known_hosts_line(profile.sftp_port, sftpd.host_key_line(layout))
+        )
+    except (sftpd.SftpdError, OSError) as err:
+        return [f"SFTP drop folder: could not provision the demo account: {err}"]
+    org = creds.get("org_id", "?") if creds else "?"
+    lines = [
+        f"Drop a recording by SFTP (organisation {org}, folder /{org_folder}; the demo "
+        f"campaign sweeps {slug}/):",
+        f"  sftp -i {private_key.relative_to(REPO)} "
+        f"-o UserKnownHostsFile={known_hosts.relative_to(REPO)} "
+        f"-P {profile.sftp_port} {DEMO_SFTP_USER}@{HOST}",
+        f"  sftp> put recording.wav {slug}/",
+    ]
+    if not (layout.org_dir(org_folder) / slug).is_dir():
+        lines.append(f"  ({slug}/ appears when the sftp service first sweeps the demo campaign)")
+    return lines
+
+
+def print_welcome(
+    profile: Profile, creds: dict[str, object] | None, problem: str, sftp_lines: list[str]
+) -> None:
+    """The summary `make run` prints once the services are up."""
+    lines = ["", f"Web UI: http://{HOST}:{GATEWAY_HTTP_PORT}"]
+    try:
+        if creds is None:
+            raise ValueError(problem)
         lines += [
             f"Login: {creds['email']} / {creds['password']}",
             f"API key: {creds['api_key']}",
@@ -913,8 +1091,9 @@ def print_welcome(profile: Profile) -> None:
                 api_key=creds["api_key"],
             ),
         ]
-    except (OSError, ValueError, KeyError) as err:
-        lines.append(f"(no demo credentials: {path.relative_to(REPO)} unreadable: {err})")
+    except (ValueError, KeyError) as err:
+        lines.append(f"(no demo credentials: {err})")
+    lines += sftp_lines
     lines += [
         f"Object store console: http://{HOST}:{profile.s3_console_port} "
         f"({S3_ACCESS_KEY} / {S3_SECRET_KEY})",
@@ -928,7 +1107,7 @@ def print_welcome(profile: Profile) -> None:
 def cmd_env(profile: Profile) -> int:
     """Prints the connection variables of a profile as shell assignments."""
     for key, value in infra_env(profile, os.environ.get("MONGODB_URL") or None).items():
-        print(f"export {key}={value}")
+        print(f"export {key}={shlex.quote(value)}")
     return 0
 
 
