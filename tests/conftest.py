@@ -15,6 +15,7 @@ from tests.support.fake_assemblyai import FakeAssemblyAI
 from tests.support.fake_deepgram import FakeDeepgram
 from tests.support.infra import Infra, infra_from_environment
 from tests.support.services import RunningServices, start_services
+from tests.support.sftp_server import SftpServer, sftp_server_from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 _TIERS = ("unit", "integration", "e2e")
@@ -39,6 +40,27 @@ def run_id() -> str:
 def infra() -> Infra:
     """The real Kafka, MongoDB-wire and S3 servers started by `make test`."""
     return infra_from_environment()
+
+
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
+    """The real OpenSSH SFTP server started by `make test`; what the session made is removed."""
+    server = sftp_server_from_environment(tmp_path_factory.mktemp("sftp"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(autouse=True)
+def _sftp_accounts_of_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Customer accounts a test makes are removed when it ends (session-wide ones stay)."""
+    if "sftp_server" not in request.fixturenames:
+        yield
+        return
+    server: SftpServer = request.getfixturevalue("sftp_server")
+    with server.removing_new_accounts():
+        yield
 
 
 @dataclass(frozen=True)
