@@ -168,7 +168,7 @@ def header(
     )
 
 
-async def test_a_repeated_upload_over_grpc_is_stopped_before_its_file_and_answered_as_before(
+async def test_a_repeated_upload_over_grpc_is_answered_before_its_file_as_the_first_time(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
     fingerprints: MongoFingerprintStore,
@@ -181,10 +181,8 @@ async def test_a_repeated_upload_over_grpc_is_stopped_before_its_file_and_answer
     upload_call = ingest_stub.UploadCall()
     await upload_call.write(header(org_id, "sftp-file-7"))
     assert (await upload_call.read()).WhichOneof("reply") == "ready"
-    for start in range(0, len(audio), 64 * 1024):
-        await upload_call.write(
-            ingest_pb2.UploadCallRequest(chunk=audio[start : start + 64 * 1024])
-        )
+    for start in range(0, len(audio), CHUNK):
+        await upload_call.write(ingest_pb2.UploadCallRequest(chunk=audio[start : start + CHUNK]))
     await upload_call.done_writing()
     first = await upload_call.read()
     assert first.WhichOneof("reply") == "accepted"
@@ -197,17 +195,12 @@ async def test_a_repeated_upload_over_grpc_is_stopped_before_its_file_and_answer
     now = dt.datetime.now(dt.UTC)
     assert await calls.move_status(first.accepted.call_id, CallStatus.TRANSCRIBING, now)
 
-    # A sender that waits for `ready`, as the protocol says, and one that sends anyway.
-    for sends_anyway in (False, True):
-        repeat = ingest_stub.UploadCall()
-        await repeat.write(header(org_id, "sftp-file-7"))
-        assert (await repeat.read()).WhichOneof("reply") == "stop"
-        if sends_anyway:
-            await repeat.write(ingest_pb2.UploadCallRequest(chunk=audio[:CHUNK]))
-        await repeat.done_writing()
-        assert await repeat.read() == first
-        assert await repeat.read() is grpc.aio.EOF
-        assert await repeat.code() is grpc.StatusCode.OK
+    # The reply takes the place of `ready`: the sender sends no byte of the file.
+    repeat = ingest_stub.UploadCall()
+    await repeat.write(header(org_id, "sftp-file-7"))
+    assert await repeat.read() == first
+    assert await repeat.read() is grpc.aio.EOF
+    assert await repeat.code() is grpc.StatusCode.OK
     assert await stored_for(org_id, calls, object_store, fingerprints) == after_first
     assert sorted(path.name for path in tmp_path.iterdir()) == ["call.wav"]  # no spool left
 

@@ -50,18 +50,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
     ) -> AsyncIterator[ingest_pb2.UploadCallReply]:
         """Header → ready → chunks → accepted; a refusal mid-file is `stop`, then the status.
 
-        An upload repeating a source_ref is `stop` right after the header, then the
-        `accepted` of the earlier call: its file is not needed, nothing is stored.
+        An upload repeating a source_ref is answered `accepted` (the earlier call's)
+        in place of `ready`: its file is not needed and nothing is stored.
         """
         messages = aiter(request_iterator)
         header, item, earlier = await self._opened(messages, context)
         if earlier is not None:
-            # The client waits for `ready` and sends nothing yet. `stop` makes it half-close
-            # without sending the file (anything it sends anyway is dropped); then it reads
-            # the same `accepted` the first upload got.
-            yield ingest_pb2.UploadCallReply(stop=ingest_pb2.StopSending())
-            async for _ in messages:
-                pass
+            # After the header the client waits for `ready` and writes nothing, so the
+            # call can end at once without cutting off a write.
             yield _accepted(earlier)
             return
         settled = item is None
