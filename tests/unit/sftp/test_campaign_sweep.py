@@ -1066,7 +1066,7 @@ async def test_hostile_names_are_skipped_and_stored_as_safe_names(world: World) 
 
     bad = world.record(not_utf8)
     assert bad.status is FileStatus.SKIPPED
-    assert bad.display_name == "bad\ufffd.wav"
+    assert bad.display_name == "bad?.wav"
     assert "not valid UTF-8" in bad.reason
     evil = world.record("evil\n.wav")
     assert evil.display_name == "evil?.wav"

@@ -42,7 +42,7 @@ class AgentPattern:
         Dynamic programming over the name, not a backtracking regular expression: any
         pattern takes time proportional to name length x pattern length.
         """
-        text = file_name.lower()
+        text = _fold(file_name)
         fits_before = _glob_prefixes(self.before, text)
         fits_after = _glob_prefixes(self.after[::-1], text[::-1])[::-1]
         for start, prefix_fits in enumerate(fits_before):
@@ -66,13 +66,19 @@ def parse_agent_pattern(pattern: str) -> AgentPattern:
         raise AgentPatternError(
             "the agent file-name pattern matches a file's name, not a path; leave out '/' and '\\'"
         )
-    if pattern.count(AGENT_PLACEHOLDER) != 1:
+    if pattern.lower().count(AGENT_PLACEHOLDER) != 1:
         raise AgentPatternError(
             "the agent file-name pattern needs {agent} exactly once where the code sits, "
             "e.g. *_{agent}_*.wav (* is any text)"
         )
-    before, after = pattern.lower().split(AGENT_PLACEHOLDER)
+    before, after = _fold(pattern).split(AGENT_PLACEHOLDER)
     return AgentPattern(before, after)
+
+
+def _fold(text: str) -> str:
+    """Lower case, one character for one: positions in the result are positions in text
+    (a character whose lower case is longer, such as 'İ', stays as it is)."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 def agent_code_by_pattern(pattern: str, file_name: str) -> str | None:

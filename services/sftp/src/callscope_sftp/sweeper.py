@@ -356,7 +356,8 @@ class CampaignSweep:
         file.agent_code = metadata.get("agent_code", "")
         file.agent_source = source
         file.csv_line = row.line if row else 0
-        self._mark(file, FileStatus.MATCHED, "; ".join(notes))
+        file.notes = "; ".join(notes)
+        self._mark(file, FileStatus.MATCHED, file.notes)
 
     # ---- importing ----------------------------------------------------------------------
 
@@ -389,7 +390,7 @@ class CampaignSweep:
             await self._settle(file)
             return
         if file.status is not FileStatus.PROCESSING:
-            self._mark(file, FileStatus.PROCESSING, "")
+            self._mark(file, FileStatus.PROCESSING, file.notes)
             await self._store.save_file(file)
         if not await self._into_processing(file):
             await self._store.release_name(campaign, file.display_name, file.id)
@@ -437,7 +438,7 @@ class CampaignSweep:
             await self._store.release_name(campaign, file.display_name, file.id)
             self._mark(file, FileStatus.DUPLICATE, result.duplicate_reason)
         else:
-            self._mark(file, FileStatus.COMPLETED, file.reason)
+            self._mark(file, FileStatus.COMPLETED, file.notes)
         await self._store.save_file(file)
         await self._settle(file)
 

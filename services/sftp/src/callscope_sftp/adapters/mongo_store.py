@@ -44,6 +44,11 @@ def file_to_document(file: TrackedFile) -> Document:
     document["kind"] = file.kind.value if file.kind else None
     document["status"] = file.status.value
     document["location"] = file.location.value
+    # A name that is not UTF-8 holds surrogates, which BSON strings cannot: kept as bytes.
+    try:
+        file.name.encode("utf-8")
+    except UnicodeEncodeError:
+        document["name"] = file.name.encode("utf-8", "surrogateescape")
     return document
 
 
@@ -54,6 +59,8 @@ def file_from_document(document: Document) -> TrackedFile:
     values["kind"] = FileKind(document["kind"]) if document.get("kind") else None
     values["status"] = FileStatus(document["status"])
     values["location"] = Location(document.get("location", ""))
+    if isinstance(document["name"], bytes):
+        values["name"] = document["name"].decode("utf-8", "surrogateescape")
     for key in ("detected_at", "updated_at", "unchanged_since"):
         values[key] = _utc(values.get(key))
     known = {f.name for f in dataclasses.fields(TrackedFile)}

@@ -149,14 +149,7 @@ def _plan_with_csv(
     view: BatchView, reading: CsvReading, csv_name: str, due: bool, until: str
 ) -> Plan:
     present = {comparable_name(a.name): a for a in view.audio}
-    listed: list[tuple[CsvRow, Candidate | None]] = []
-    rejected: list[str] = []
-    for row in reading.rows:
-        name = comparable_name(row.file_name)
-        if not name or "/" in name or "\\" in name:
-            rejected.append("; ".join(row.errors) or f"line {row.line}: no usable file_name")
-            continue
-        listed.append((row, present.get(name)))
+    listed, rejected = _listed_rows(reading, present)
     missing = [row.file_name for row, found in listed if found is None]
     uploading = [row.file_name for row, found in listed if found is not None and not found.complete]
     if (missing or uploading) and not due:
@@ -199,6 +192,26 @@ def _plan_with_csv(
         missing=tuple(missing),
         rejected_rows=tuple(f"{csv_name}: {message}" for message in rejected),
     )
+
+
+def _listed_rows(
+    reading: CsvReading, present: dict[str, Candidate]
+) -> tuple[list[tuple[CsvRow, Candidate | None]], list[str]]:
+    """The rows that name a file (with the file when it is there), and the rows that never
+    can: no name, a path, or a name an earlier row already gave."""
+    listed: list[tuple[CsvRow, Candidate | None]] = []
+    rejected: list[str] = []
+    seen: set[str] = set()
+    for row in reading.rows:
+        name = comparable_name(row.file_name)
+        if not name or "/" in name or "\\" in name or name in {".", ".."}:
+            rejected.append("; ".join(row.errors) or f"line {row.line}: no usable file_name")
+        elif name in seen:  # the first row that names a file describes it
+            rejected.append("; ".join(row.errors) or f"line {row.line}: {name} is listed twice")
+        else:
+            seen.add(name)
+            listed.append((row, present.get(name)))
+    return listed, rejected
 
 
 def final_status(counts: FileCounts, *, rejected_rows: int, batch_failed: bool) -> BatchStatus:

@@ -63,10 +63,16 @@ class Verdict:
 
 
 def display_name(name: str) -> str:
-    """The name made safe to store and show: undecodable bytes and control characters as `?`."""
+    """The name made safe to store and show, compared with CSV rows and claimed for imports.
+
+    Invisible format characters (zero-width spaces, direction marks) are dropped, as ingest
+    drops them from every stored file name, so a CSV row names the file the way ingest
+    will; undecodable bytes and control characters (never imported) show as `?`.
+    """
     raw = name.encode("utf-8", "surrogateescape")
-    text = raw.decode("utf-8", "replace")
-    return "".join("?" if unicodedata.category(c) in {"Cc", "Cf"} else c for c in text)
+    text = raw.decode("utf-8", "replace").replace("\ufffd", "?")
+    kept = (c for c in text if unicodedata.category(c) != "Cf")
+    return "".join("?" if unicodedata.category(c) == "Cc" else c for c in kept)
 
 
 def judge(entry: Entry) -> Verdict:

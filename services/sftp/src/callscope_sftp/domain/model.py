@@ -119,6 +119,9 @@ class TrackedFile:
     updated_at: dt.datetime
     batch_id: str = ""
     reason: str = ""
+    # What was noticed on matching (a neutralised formula cell, a name the agent pattern
+    # does not fit); an imported file's reason.
+    notes: str = ""
     size_bytes: int = 0
     mtime: int = 0
     # When the current size and mtime were first seen; stable after the settle time.
