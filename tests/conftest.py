@@ -115,6 +115,11 @@ async def services(
         "ANALYSIS_ANTHROPIC_BASE_URL": hosted_providers.anthropic.base_url,
         "ANALYSIS_CLAUDE_BATCH_INTERVAL_S": "0.5",
         "ANALYSIS_CLAUDE_MAX_ATTEMPTS": "3",
+        # SFTP: sweeps every second, files settle in 1.5 s, short leases so that a killed
+        # replica's campaigns move on within seconds (tests/e2e/test_sftp_ingestion.py).
+        "SFTP_SWEEP_INTERVAL_S": "1",
+        "SFTP_SETTLE_S": "1.5",
+        "SFTP_LEASE_S": "4",
     }
     running = await start_services(infra, log_dir, run_id, settings)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,7 @@ class RunningServices:
     bucket: str
     extra_env: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, str] = field(default_factory=dict)
+    infra: Infra | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -62,6 +65,59 @@ class RunningServices:
             if path.exists()
             else ""
         )
+
+    def kill(self, service: str) -> None:
+        """SIGKILL one service (a crash: no clean-up of any kind) and wait for it to die."""
+        process = self.processes[service]
+        process.kill()
+        process.wait()
+
+    def restart(self, service: str) -> None:
+        """Starts a killed or stopped service again with the same settings and port.
+
+        Health is not awaited: the tests that restart a service wait for its effects.
+        """
+        assert self.processes[service].poll() is not None, f"{service} is still running"
+        self.processes[service] = self._spawn(service, self.log_dir / f"{service}.log", "ab")
+
+    @contextlib.contextmanager
+    def extra_sftp_replica(
+        self, replica_id: str, settings: dict[str, str] | None = None
+    ) -> Iterator[Path]:
+        """A second sftp service process on the same database and SFTP server (its own gRPC
+        port), until the block ends; yields its log file."""
+        log = self.log_dir / f"sftp-{replica_id}.log"
+        overrides = {
+            "SFTP_GRPC_PORT": str(free_port()),
+            "SFTP_REPLICA_ID": replica_id,
+            **(settings or {}),
+        }
+        process = self._spawn("sftp", log, "wb", overrides)
+        try:
+            yield log
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _spawn(
+        self,
+        service: str,
+        log_path: Path,
+        mode: str,
+        overrides: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        assert self.infra is not None
+        with log_path.open(mode) as log:
+            return subprocess.Popen(
+                [str(Path(sys.executable).parent / f"callscope-{service}")],
+                env={**_environment(self.infra, self, service), **(overrides or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def stop(self) -> None:
         """SIGTERM every process, then SIGKILL what has not exited."""
@@ -138,17 +194,11 @@ async def start_services(
         log_dir=log_dir,
         database=f"e2e_{run_id}",
         bucket=f"e2e-{run_id}",
+        infra=infra,
     )
-    bin_dir = Path(sys.executable).parent
     for service in SERVICES:
-        with (log_dir / f"{service}.log").open("wb") as log:
-            # Popen, not asyncio's subprocesses: teardown must work outside the loop.
-            running.processes[service] = subprocess.Popen(  # noqa: ASYNC220
-                [str(bin_dir / f"callscope-{service}")],
-                env=_environment(infra, running, service),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        # Popen, not asyncio's subprocesses: teardown must work outside the loop.
+        running.processes[service] = running._spawn(service, log_dir / f"{service}.log", "wb")
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     pending = set(SERVICES)
     while pending:
