@@ -121,7 +121,8 @@ class IngestServicer:
         `stop`: the client stops sending and half-closes, and the call then ends with
         the error status. Ingest never ends the call while the client may still be
         writing, so the client always sees the real reason. On success the last reply
-        is `accepted`.
+        is `accepted`. A header repeating a `source_ref` the organisation already used
+        is answered `accepted` (the first call) in place of `ready`, and the call ends.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,7 +38,8 @@ class IngestStub:
     `stop`: the client stops sending and half-closes, and the call then ends with
     the error status. Ingest never ends the call while the client may still be
     writing, so the client always sees the real reason. On success the last reply
-    is `accepted`.
+    is `accepted`. A header repeating a `source_ref` the organisation already used
+    is answered `accepted` (the first call) in place of `ready`, and the call ends.
     """
     GetCall: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.GetCallRequest, _ingest_pb2.Call]
     ProcessCall: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ProcessCallRequest, _ingest_pb2.Call]
@@ -89,7 +90,8 @@ class IngestAsyncStub(IngestStub):
     `stop`: the client stops sending and half-closes, and the call then ends with
     the error status. Ingest never ends the call while the client may still be
     writing, so the client always sees the real reason. On success the last reply
-    is `accepted`.
+    is `accepted`. A header repeating a `source_ref` the organisation already used
+    is answered `accepted` (the first call) in place of `ready`, and the call ends.
     """
     GetCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.GetCallRequest, _ingest_pb2.Call]  # type: ignore[assignment]
     ProcessCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ProcessCallRequest, _ingest_pb2.Call]  # type: ignore[assignment]
@@ -143,7 +145,8 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         `stop`: the client stops sending and half-closes, and the call then ends with
         the error status. Ingest never ends the call while the client may still be
         writing, so the client always sees the real reason. On success the last reply
-        is `accepted`.
+        is `accepted`. A header repeating a `source_ref` the organisation already used
+        is answered `accepted` (the first call) in place of `ready`, and the call ends.
         """
 
     @_abc_1.abstractmethod
