@@ -16,7 +16,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from callscope_sftp.domain.model import (
-    FINAL_BATCH_STATUSES,
     OPEN_BATCH_STATUSES,
     Batch,
     BatchStatus,
@@ -220,12 +219,6 @@ class MongoSftpStore:
             .limit(limit)
         )
         return [file_from_document(d) async for d in cursor]
-
-    async def finished_batch_count(self, campaign_id: str) -> int:
-        """How many of the campaign's batches have ended (for tests and status)."""
-        return await self._batches.count_documents(
-            {"campaign_id": campaign_id, "status": {"$in": [s.value for s in FINAL_BATCH_STATUSES]}}
-        )
 
     # ---- claims -------------------------------------------------------------------------
 

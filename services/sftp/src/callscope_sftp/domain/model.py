@@ -23,9 +23,6 @@ class BatchStatus(StrEnum):
 OPEN_BATCH_STATUSES = frozenset(
     {BatchStatus.DETECTING, BatchStatus.WAITING_FOR_CSV, BatchStatus.WAITING_FOR_FILES}
 )
-FINAL_BATCH_STATUSES = frozenset(
-    {BatchStatus.COMPLETED, BatchStatus.INCOMPLETE, BatchStatus.FAILED}
-)
 
 
 class FileStatus(StrEnum):
