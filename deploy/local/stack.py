@@ -109,7 +109,7 @@ PROFILES = {
         wipe_on_start=True,
         sftp_port=32222,
     ),
-    # Two more throwaway stacks, so that parallel work can run test suites side by side.
+    # More throwaway stacks, so that parallel work can run test suites side by side.
     "test2": Profile(
         "test2",
         29192,
@@ -131,6 +131,28 @@ PROFILES = {
         "callscope_test",
         wipe_on_start=True,
         sftp_port=32422,
+    ),
+    "test4": Profile(
+        "test4",
+        29392,
+        29393,
+        37317,
+        39300,
+        39301,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32522,
+    ),
+    "test5": Profile(
+        "test5",
+        29492,
+        29493,
+        37417,
+        39400,
+        39401,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32622,
     ),
 }
 
