@@ -53,6 +53,17 @@ def hash_session_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def csrf_token_for(token: str) -> str:
+    """The CSRF token of a session: derived from its secret token, so only a page that was
+    told it (by login or /auth/me) can send it; a cross-site form never knows it."""
+    return hashlib.sha256(b"csrf:" + token.encode()).hexdigest()
+
+
+def csrf_token_matches(token: str, presented: str | None) -> bool:
+    """Whether a request's X-CSRF-Token belongs to its session (constant-time compare)."""
+    return presented is not None and secrets.compare_digest(csrf_token_for(token), presented)
+
+
 def looks_like_session_token(token: str) -> bool:
     """Cheap shape check before any lookup: token_urlsafe(32) gives 43 characters."""
     return 20 <= len(token) <= 200 and token.isascii()

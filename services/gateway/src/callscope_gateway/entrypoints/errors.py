@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
+from pydantic import BaseModel
 
 from callscope_gateway.domain.errors import GatewayError
 
@@ -15,6 +18,7 @@ HTTP_STATUS = {
     "not_authenticated": 401,
     "invalid_credentials": 401,
     "forbidden": 403,
+    "csrf_failed": 403,
     "wrong_campaign": 403,
     "not_found": 404,
     "not_processable": 409,
@@ -77,3 +81,37 @@ def from_rpc(
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return GatewayError("service_unavailable", f"{service} is unavailable; try again shortly")
     raise error
+
+
+class ErrorDetail(BaseModel):
+    """A stable machine-readable code and a message that says what to do."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorDetail
+
+
+# The errors any authenticated route can answer, whatever it does.
+AUTH_ERRORS = ("not_authenticated", "invalid_api_key", "forbidden", "rate_limited")
+# What a route that reads or writes through a peer service can answer besides its own errors.
+COMMON_ERRORS = (*AUTH_ERRORS, "invalid_request", "service_unavailable")
+
+
+def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entry for these error codes, grouped by HTTP status.
+
+    Every route declares its errors with this (plus COMMON_ERRORS), so the OpenAPI document
+    lists each status a client can meet and the codes behind it.
+    """
+    by_status: dict[int, list[str]] = {}
+    for code in dict.fromkeys(codes):
+        by_status.setdefault(HTTP_STATUS[code], []).append(code)
+    return {
+        status: {"model": ErrorBody, "description": "error codes: " + ", ".join(names)}
+        for status, names in sorted(by_status.items())
+    }

@@ -1,7 +1,10 @@
 """Authentication of a request: who is asking, as a route dependency.
 
-Two ways in: a campaign API key in `X-API-Key` (counted against its rate limit), or
-a login session's token in `Authorization: Bearer <token>`.
+Three ways in: a campaign API key in `X-API-Key` (counted against its rate limit), a login
+session's token in `Authorization: Bearer <token>`, or the same token in the web
+application's HttpOnly session cookie. A cookie is sent by the browser on its own, so a
+cookie-authenticated request that changes anything must also carry the session's CSRF token
+in `X-CSRF-Token` (see domain/sessions.py).
 """
 
 from __future__ import annotations
@@ -10,12 +13,18 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from callscope_gateway import access_handlers
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.domain.sessions import csrf_token_matches
 from callscope_gateway.entrypoints.context import Context
+
+SESSION_COOKIE = "callscope_session"
+CSRF_HEADER = "X-CSRF-Token"
+# Methods that only read: a cookie alone is enough for them.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _SIGN_IN = (
     "send a campaign API key in the X-API-Key header, or the token from "
@@ -33,7 +42,27 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+def cookie_token(request: Request) -> str | None:
+    """The session token of the web application's cookie, after the CSRF check.
+
+    None when there is no cookie; `forbidden` when the request changes something without
+    the session's CSRF token.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    if request.method not in _SAFE_METHODS and not csrf_token_matches(
+        token, request.headers.get(CSRF_HEADER)
+    ):
+        raise GatewayError(
+            "csrf_failed",
+            f"this request needs the session's {CSRF_HEADER} header; reload the page and retry",
+        )
+    return token
+
+
 async def _principal(
+    request: Request,
     context: Context,
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
@@ -49,7 +78,7 @@ async def _principal(
             policy=context.policy,
             now=now,
         )
-    token = bearer_token(authorization)
+    token = bearer_token(authorization) or cookie_token(request)
     if token is None:
         raise GatewayError("not_authenticated", _SIGN_IN)
     principal = await access_handlers.principal_for_session_token(
@@ -66,17 +95,19 @@ CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
 async def _session_token(
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
-    token = bearer_token(authorization)
+    token = bearer_token(authorization) or cookie_token(request)
     if token is None:
         raise GatewayError(
-            "not_authenticated", "send the token from POST /api/v1/auth/login as a Bearer token"
+            "not_authenticated",
+            "log in: send the token from POST /api/v1/auth/login as a Bearer token",
         )
     return token
 
 
-# The raw token of a Bearer-authenticated request (logout and "who am I" need the session).
+# The raw token of a Bearer- or cookie-authenticated request (logout and "who am I" need it).
 SessionToken = Annotated[str, Depends(_session_token)]
 
 

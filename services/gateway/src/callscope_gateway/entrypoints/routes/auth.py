@@ -1,19 +1,25 @@
-"""Routes of `/api/v1/auth`: log in, log out, and who the session belongs to."""
+"""Routes of `/api/v1/auth`: log in, log out, and who the session belongs to.
+
+Login answers with the token (for API clients) and also sets it as an HttpOnly, SameSite
+cookie (for the web application), together with the session's CSRF token, which the page
+sends back in `X-CSRF-Token` on every request that changes something.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from callscope_gateway import access_handlers
 from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.domain.sessions import csrf_token_for
 from callscope_gateway.domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from callscope_gateway.entrypoints.access_views import iso_time, user_view
 from callscope_gateway.entrypoints.context import Context
-from callscope_gateway.entrypoints.principal import SessionToken
+from callscope_gateway.entrypoints.principal import SESSION_COOKIE, SessionToken
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -27,9 +33,18 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
+def _is_tls(request: Request) -> bool:
+    """Whether the client reached us over TLS (directly, or through a proxy that says so)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
 @router.post("/login")
-async def login(body: LoginRequest, context: Context) -> dict[str, Any]:
-    """Opens a session; send its token as `Authorization: Bearer <token>`."""
+async def login(
+    body: LoginRequest, request: Request, response: Response, context: Context
+) -> dict[str, Any]:
+    """Opens a session; send its token as `Authorization: Bearer <token>`, or let the
+    browser keep the HttpOnly cookie this sets and send `csrf_token` as `X-CSRF-Token`."""
     result = await access_handlers.login(
         email=body.email,
         password=body.password,
@@ -38,19 +53,31 @@ async def login(body: LoginRequest, context: Context) -> dict[str, Any]:
         policy=context.policy,
         now=dt.datetime.now(dt.UTC),
     )
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=context.policy.session_ttl_s,
+        path="/",
+        httponly=True,
+        secure=_is_tls(request),
+        samesite="strict",
+    )
     return {
         "token": result.token,
         "token_type": "Bearer",
         "expires_at": iso_time(result.expires_at),
+        "csrf_token": csrf_token_for(result.token),
         "user": user_view(result.user),
     }
 
 
 @router.post("/logout", status_code=204)
 async def logout(token: SessionToken, context: Context) -> Response:
-    """Ends the session; its token answers 401 from then on."""
+    """Ends the session; its token answers 401 from then on, and the cookie is cleared."""
     await access_handlers.logout(token, sessions=context.sessions)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/me")
@@ -64,4 +91,8 @@ async def me(token: SessionToken, context: Context) -> dict[str, Any]:
             "not_authenticated", "the session has expired or was ended; log in again"
         )
     session, user = found
-    return {"user": user_view(user), "expires_at": iso_time(session.expires_at)}
+    return {
+        "user": user_view(user),
+        "expires_at": iso_time(session.expires_at),
+        "csrf_token": csrf_token_for(token),
+    }
