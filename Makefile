@@ -30,6 +30,7 @@ GO_MIN        := 1.24
 
 # Debian packages the services and tests need, as command:package.
 APT_NEEDS := ffmpeg:ffmpeg sox:sox espeak-ng:espeak-ng sshd:openssh-server ssh:openssh-client \
+             chromium:chromium \
              sftp:openssh-client java:openjdk-17-jre-headless mvn:maven
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

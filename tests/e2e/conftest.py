@@ -6,14 +6,17 @@ import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from callscope_gateway.adapters.mongo import MongoDirectory
+from playwright.async_api import Browser, async_playwright
 
 from tests.support.audio import RenderedAudio, convert, render_mono, render_stereo
+from tests.support.browser import CHROMIUM
 from tests.support.infra import Infra
 from tests.support.people import (
     OtherOrganisation,
@@ -30,8 +33,16 @@ from tests.support.stores import StoreInspector, inspect_stores
 
 @pytest.fixture(scope="session")
 async def api(services: RunningServices) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the gateway's REST API."""
-    async with httpx.AsyncClient(base_url=services.gateway_url, timeout=60) as client:
+    """A client of the gateway's REST API that keeps no cookies.
+
+    Login also sets a session cookie; a shared client that kept it would authenticate every
+    later request of every test as whoever logged in last. Each request states its own
+    credentials (headers) instead.
+    """
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    async with httpx.AsyncClient(
+        base_url=services.gateway_url, timeout=60, cookies=no_cookies
+    ) as client:
         yield client
 
 
@@ -140,3 +151,14 @@ async def uploaded(
         *(wait_until_done(api, services.api_key, u["id"]) for u in uploads.values())
     )
     return dict(zip(uploads, finished, strict=True))
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (started once per run)."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()

@@ -1,11 +1,17 @@
-"""The public REST API `/api/v1/...`: the application, its routers and its error shapes."""
+"""The public REST API `/api/v1/...` and the web application (`/`, `/static`): the
+application, its routers, its error shapes and the browser security headers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response as StarletteResponse
 
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import ApiContext
@@ -50,14 +56,28 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": {"code": "invalid_request", "message": problems}}, 422)
 
 
-_LANDING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Callscope</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">
-<h1>Callscope</h1>
-<p>The REST API is running. The web application is not built yet.</p>
-<ul><li><code>POST /api/v1/calls/upload</code> with <code>X-API-Key</code> and a
-multipart <code>file</code></li>
-<li><code>GET /api/v1/calls/{id}</code>, <code>/transcript</code>, <code>/analysis</code></li>
-<li><a href="/openapi.json">OpenAPI description</a></li></ul></body></html>"""
+_WEB = Path(__file__).resolve().parent.parent / "web"
+
+# The web application loads only its own scripts and styles; nothing may frame it.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[StarletteResponse]]
+) -> StarletteResponse:
+    response = await call_next(request)
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -84,8 +104,11 @@ def create_app(context: ApiContext) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    async def landing() -> str:
-        return _LANDING_PAGE
+    @app.get("/", include_in_schema=False)
+    async def web_application() -> FileResponse:
+        return FileResponse(_WEB / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=_WEB / "static"), name="static")
+    app.middleware("http")(_security_headers)
 
     return app

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from callscope_gateway import access_handlers
+from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.domain.sessions import csrf_token_for
 from callscope_gateway.domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
@@ -91,8 +92,11 @@ async def me(token: SessionToken, context: Context) -> dict[str, Any]:
             "not_authenticated", "the session has expired or was ended; log in again"
         )
     session, user = found
+    acting = Principal(org_id=user.org_id, role=user.role, user_id=user.id)
     return {
         "user": user_view(user),
+        # What the role may do, by permission name: the web application shows what these allow.
+        "permissions": sorted(p.name for p in Permission if acting.may(p)),
         "expires_at": iso_time(session.expires_at),
         "csrf_token": csrf_token_for(token),
     }
