@@ -154,6 +154,17 @@ PROFILES = {
         wipe_on_start=True,
         sftp_port=32622,
     ),
+    "test6": Profile(
+        "test6",
+        29592,
+        29593,
+        37517,
+        39500,
+        39501,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32722,
+    ),
 }
 
 # Development-only credentials of the local MinIO; never used outside loopback.
