@@ -19,7 +19,11 @@ from callscope_analysis.domain.model import (
     Speaker,
     Transcript,
 )
-from callscope_analysis.ports import CampaignNotFoundError, TranscriptNotFoundError
+from callscope_analysis.ports import (
+    AnalysisVersionTakenError,
+    CampaignNotFoundError,
+    TranscriptNotFoundError,
+)
 from google.protobuf import message as protobuf_message
 
 from tests.support.scripts import LabelledScript, timed_lines
@@ -108,6 +112,34 @@ class FakeAnalysisStore:
         )
         self.analyses.append(stored)
         return stored, True
+
+    async def add_version(self, analysis: NewAnalysis, version: int) -> Analysis:
+        taken = any(
+            a.call_id == analysis.call_id and a.version == version for a in self.analyses
+        ) or any(a.source_event_id == analysis.source_event_id for a in self.analyses)
+        if taken:
+            raise AnalysisVersionTakenError(f"version {version} of {analysis.call_id} is taken")
+        stored = Analysis(
+            id=uuid.uuid4().hex,
+            call_id=analysis.call_id,
+            org_id=analysis.org_id,
+            campaign_id=analysis.campaign_id,
+            version=version,
+            transcript_version=analysis.transcript_version,
+            source_event_id=analysis.source_event_id,
+            evaluator=analysis.evaluator,
+            score=analysis.evaluation.score,
+            flagged=analysis.evaluation.flagged,
+            flag_reasons=analysis.evaluation.flag_reasons,
+            results=analysis.evaluation.results,
+            created_at=analysis.created_at,
+            conversation=analysis.conversation,
+            usage=analysis.usage,
+            reviewed_by=analysis.reviewed_by,
+            based_on_version=analysis.based_on_version,
+        )
+        self.analyses.append(stored)
+        return stored
 
     async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
         matching = [a for a in self.analyses if (a.org_id, a.call_id) == (org_id, call_id)]

@@ -130,7 +130,10 @@ def test_the_stored_document_has_the_documented_shape() -> None:
         "created_at",
         "conversation",
         "usage",
+        "reviewed_by",
+        "based_on_version",
     }
+    assert (document["reviewed_by"], document["based_on_version"]) == ("", 0)
     assert (document["_id"], document["version"], document["transcript_version"]) == (
         "analysis-1",
         3,

@@ -23,6 +23,7 @@ from callscope_analysis.batch_runner import BatchRunner
 from callscope_analysis.domain.diff import AnalysisDiff
 from callscope_analysis.domain.evaluator import PhraseEvaluator
 from callscope_analysis.domain.model import Analysis, AnalysisSummary, EvaluatorKind
+from callscope_analysis.domain.overrides import OverrideRequest
 from callscope_analysis.handlers import Clock, utc_now
 from callscope_analysis.ports import (
     AnalysisStore,
@@ -91,6 +92,21 @@ class AnalysisService:
     async def list_analyses(self, *, org_id: str, call_id: str) -> list[AnalysisSummary]:
         """Every analysis version of a call, newest first."""
         return await handlers.list_analyses(store=self.store, org_id=org_id, call_id=call_id)
+
+    async def override_check(
+        self, *, org_id: str, call_id: str, base_version: int, request: OverrideRequest
+    ) -> Analysis:
+        """A reviewer's answer to one check, stored and announced as a new version."""
+        return await handlers.override_check(
+            org_id=org_id,
+            call_id=call_id,
+            base_version=base_version,
+            request=request,
+            store=self.store,
+            directory=self.directory,
+            publisher=self.publisher,
+            clock=self.clock,
+        )
 
     async def compare_analyses(
         self, *, org_id: str, call_id: str, from_version: int, to_version: int

@@ -28,9 +28,17 @@ from callscope_analysis.domain.model import (
     NewAnalysis,
     Transcript,
 )
+from callscope_analysis.domain.overrides import (
+    REVIEW_EVALUATOR,
+    OverrideRejectedError,
+    OverrideRequest,
+    overridden_results,
+    reviewed_evaluation,
+)
 from callscope_analysis.domain.scoring import score_and_flag
 from callscope_analysis.ports import (
     AnalysisStore,
+    AnalysisVersionTakenError,
     BatchItemStore,
     CampaignDirectory,
     CampaignNotFoundError,
@@ -309,6 +317,95 @@ async def compare_analyses(
     return compare(before, after)
 
 
+class AnalysisNotFoundError(LookupError):
+    """The call has no such analysis version in this organisation."""
+
+
+async def override_check(
+    *,
+    org_id: str,
+    call_id: str,
+    base_version: int,
+    request: OverrideRequest,
+    store: AnalysisStore,
+    directory: CampaignDirectory,
+    publisher: Publisher,
+    clock: Clock = utc_now,
+) -> Analysis:
+    """Stores a review version with the reviewer's answer to one check, scored and flagged
+    again with the campaign's threshold, and announces it on `calls.analyzed`.
+
+    The new version is exactly latest + 1 and the base must be the latest (0 = whatever is
+    the latest): a second reviewer who acted on the same version loses the unique-version
+    insert and is refused with `analysis_version_moved` instead of overwriting unseen.
+    """
+    latest = await store.get(org_id, call_id, 0) if org_id and call_id else None
+    if latest is None:
+        raise AnalysisNotFoundError(f"call {call_id} has no analysis in this organisation")
+    if base_version < 0:
+        raise OverrideRejectedError(
+            "invalid_request", "version must be 0 (the latest) or a version number"
+        )
+    if base_version and base_version != latest.version:
+        if base_version > latest.version:
+            raise AnalysisNotFoundError(f"call {call_id} has no analysis version {base_version}")
+        raise OverrideRejectedError(
+            "analysis_version_moved",
+            f"analysis version {base_version} is no longer the latest (version "
+            f"{latest.version} is); reload the analysis and override again on it",
+        )
+    now = clock()
+    results = overridden_results(latest, request, now)
+    try:
+        campaign = await directory.get_campaign(org_id, latest.campaign_id)
+    except CampaignNotFoundError:
+        raise OverrideRejectedError(
+            "campaign_missing",
+            f"the call's campaign {latest.campaign_id or '(none)'} was not found; "
+            "it may have been deleted, so the call cannot be scored again",
+        ) from None
+    evaluation = reviewed_evaluation(latest, results, campaign.flag_threshold)
+    header = new_header(call_id, org_id, latest.campaign_id)
+    try:
+        analysis = await store.add_version(
+            NewAnalysis(
+                call_id=call_id,
+                org_id=org_id,
+                campaign_id=latest.campaign_id,
+                transcript_version=latest.transcript_version,
+                source_event_id=f"review:{header.event_id}",
+                evaluator=REVIEW_EVALUATOR,
+                evaluation=evaluation,
+                created_at=now,
+                conversation=latest.conversation,
+                reviewed_by=request.reviewer.strip(),
+                based_on_version=latest.version,
+            ),
+            latest.version + 1,
+        )
+    except AnalysisVersionTakenError:
+        raise OverrideRejectedError(
+            "analysis_version_moved",
+            f"another analysis version of the call was stored after version {latest.version} "
+            "while this override was being saved; reload the analysis and override again on it",
+        ) from None
+    logger.info(
+        "check overridden by a reviewer",
+        extra={
+            "analysis_id": analysis.id,
+            "version": analysis.version,
+            "based_on_version": latest.version,
+            "check_id": request.check_id,
+            "score": analysis.score,
+            "flagged": analysis.flagged,
+        },
+    )
+    # Stored before announced, as every analysis is; a failed publish leaves the version
+    # in place and the caller an error: overriding again on the latest announces anew.
+    await announce(publisher, header, analysis)
+    return analysis
+
+
 def not_set_up_reason(kind: EvaluatorKind) -> str:
     """Why a campaign's evaluator cannot run on this deployment, and what to do."""
     if kind is EvaluatorKind.CLAUDE:
@@ -329,6 +426,8 @@ def _call_analyzed(header: events_pb2.EventHeader, analysis: Analysis) -> events
         score=analysis.score,
         flagged=analysis.flagged,
         flag_reasons=list(analysis.flag_reasons),
+        # Marks a reviewer's version: ingest replaces the result and leaves the status alone.
+        reviewed_by=analysis.reviewed_by,
     )
 
 

@@ -26,6 +26,10 @@ class CampaignNotFoundError(LookupError):
     """The campaign does not exist (or belongs to another organisation)."""
 
 
+class AnalysisVersionTakenError(RuntimeError):
+    """Another writer stored that version of the call first."""
+
+
 class EvaluatorUnavailableError(RuntimeError):
     """The evaluator could not answer: `reason` is for people (shown on the call, no secrets),
     `detail` is the service's own message, for the logs."""
@@ -59,6 +63,10 @@ class AnalysisStore(Protocol):
     async def add(self, analysis: NewAnalysis) -> tuple[Analysis, bool]:
         """Stores the call's next version; returns it and True, or the analysis its
         source event already produced and False."""
+
+    async def add_version(self, analysis: NewAnalysis, version: int) -> Analysis:
+        """Stores the analysis as exactly this version of the call; raises
+        AnalysisVersionTakenError when the version is already stored."""
 
     async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
         """An analysis version of a call in this organisation (0 = the latest)."""

@@ -27,41 +27,45 @@ from callscope.v1 import common_pb2 as callscope_dot_v1_dot_common__pb2
 from callscope.v1 import directory_pb2 as callscope_dot_v1_dot_directory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61llscope/v1/analyses.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\x1a\x1c\x63\x61llscope/v1/directory.proto\"6\n\x13ListAnalysesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"G\n\x14ListAnalysesResponse\x12/\n\x08\x61nalyses\x18\x01 \x03(\x0b\x32\x1d.callscope.v1.AnalysisSummary\"\xb0\x01\n\x0f\x41nalysisSummary\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x02 \x01(\x05\x12\x11\n\tevaluator\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x07 \x01(\t\"c\n\x16\x43ompareAnalysesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x03 \x01(\x05\x12\x12\n\nto_version\x18\x04 \x01(\x05\"\xb6\x01\n\x0b\x43heckChange\x12\x10\n\x08\x63heck_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0b\x32\x19.callscope.v1.CheckResult\x12(\n\x05\x61\x66ter\x18\x04 \x01(\x0b\x32\x19.callscope.v1.CheckResult\x12\x16\n\x0e\x61nswer_changed\x18\x05 \x01(\x08\x12\x1a\n\x12\x64\x65\x66inition_changed\x18\x06 \x01(\x08\"\xa5\x01\n\x0c\x41nalysisDiff\x12+\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1d.callscope.v1.AnalysisSummary\x12)\n\x02to\x18\x02 \x01(\x0b\x32\x1d.callscope.v1.AnalysisSummary\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.callscope.v1.CheckChange\x12\x11\n\tunchanged\x18\x04 \x01(\x05\"F\n\x12GetAnalysisRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"]\n\x08\x45vidence\x12\r\n\x05quote\x18\x01 \x01(\t\x12&\n\x07speaker\x18\x02 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x01\"\xea\x01\n\x0b\x43heckResult\x12\"\n\x05\x63heck\x18\x01 \x01(\x0b\x32\x13.callscope.v1.Check\x12)\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12(\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x16.callscope.v1.Evidence\x12\x11\n\treasoning\x18\x06 \x01(\t\x12\x14\n\x0cneeds_review\x18\x07 \x01(\x08\x12\x15\n\rreview_reason\x18\x08 \x01(\t\"\xd7\x01\n\nTokenUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12#\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x04 \x01(\x03\x12\x1f\n\x17\x63\x61\x63he_read_input_tokens\x18\x05 \x01(\x03\x12\x10\n\x08requests\x18\x06 \x01(\x05\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x12\n\ncost_known\x18\x08 \x01(\x08\x12\x0f\n\x07\x62\x61tched\x18\t \x01(\x08\"\xfe\x02\n\x08\x41nalysis\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\x12\x11\n\tevaluator\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x08 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\t \x03(\t\x12*\n\x07results\x18\n \x03(\x0b\x32\x19.callscope.v1.CheckResult\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0c\x63onversation\x18\x0c \x01(\x0b\x32\x1f.callscope.v1.ConversationStats\x12\'\n\x05usage\x18\r \x01(\x0b\x32\x18.callscope.v1.TokenUsage\x12\x13\n\x0b\x63\x61mpaign_id\x18\x0e \x01(\t\"|\n\tPartyTalk\x12&\n\x07speaker\x18\x01 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\x12\r\n\x05words\x18\x04 \x01(\x05\x12\x18\n\x10words_per_minute\x18\x05 \x01(\x01\"\xaa\x01\n\x11\x43onversationStats\x12%\n\x04talk\x18\x01 \x03(\x0b\x32\x17.callscope.v1.PartyTalk\x12\x1f\n\x17longest_silence_seconds\x18\x02 \x01(\x01\x12\x1d\n\x15longest_silence_start\x18\x03 \x01(\x01\x12\x15\n\rinterruptions\x18\x04 \x01(\x05\x12\x17\n\x0foverlap_seconds\x18\x05 \x01(\x01*w\n\x0b\x43heckAnswer\x12\x1c\n\x18\x43HECK_ANSWER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HECK_ANSWER_YES\x10\x01\x12\x13\n\x0f\x43HECK_ANSWER_NO\x10\x02\x12\x1f\n\x1b\x43HECK_ANSWER_NOT_APPLICABLE\x10\x03\x32\xff\x01\n\x08\x41nalyses\x12G\n\x0bGetAnalysis\x12 .callscope.v1.GetAnalysisRequest\x1a\x16.callscope.v1.Analysis\x12U\n\x0cListAnalyses\x12!.callscope.v1.ListAnalysesRequest\x1a\".callscope.v1.ListAnalysesResponse\x12S\n\x0f\x43ompareAnalyses\x12$.callscope.v1.CompareAnalysesRequest\x1a\x1a.callscope.v1.AnalysisDiffb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61llscope/v1/analyses.proto\x12\x0c\x63\x61llscope.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63\x61llscope/v1/common.proto\x1a\x1c\x63\x61llscope/v1/directory.proto\"\xad\x01\n\x14OverrideCheckRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x03 \x01(\x05\x12\x10\n\x08\x63heck_id\x18\x04 \x01(\t\x12)\n\x06\x61nswer\x18\x05 \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\x10\n\x08reviewer\x18\x07 \x01(\t\"\x80\x01\n\x08Override\x12)\n\x06\x61nswer\x18\x01 \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12\x10\n\x08reviewer\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"6\n\x13ListAnalysesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\"G\n\x14ListAnalysesResponse\x12/\n\x08\x61nalyses\x18\x01 \x03(\x0b\x32\x1d.callscope.v1.AnalysisSummary\"\xb0\x01\n\x0f\x41nalysisSummary\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x02 \x01(\x05\x12\x11\n\tevaluator\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x07 \x01(\t\"c\n\x16\x43ompareAnalysesRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x03 \x01(\x05\x12\x12\n\nto_version\x18\x04 \x01(\x05\"\xb6\x01\n\x0b\x43heckChange\x12\x10\n\x08\x63heck_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0b\x32\x19.callscope.v1.CheckResult\x12(\n\x05\x61\x66ter\x18\x04 \x01(\x0b\x32\x19.callscope.v1.CheckResult\x12\x16\n\x0e\x61nswer_changed\x18\x05 \x01(\x08\x12\x1a\n\x12\x64\x65\x66inition_changed\x18\x06 \x01(\x08\"\xa5\x01\n\x0c\x41nalysisDiff\x12+\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1d.callscope.v1.AnalysisSummary\x12)\n\x02to\x18\x02 \x01(\x0b\x32\x1d.callscope.v1.AnalysisSummary\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.callscope.v1.CheckChange\x12\x11\n\tunchanged\x18\x04 \x01(\x05\"F\n\x12GetAnalysisRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"]\n\x08\x45vidence\x12\r\n\x05quote\x18\x01 \x01(\t\x12&\n\x07speaker\x18\x02 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x01\"\xc2\x02\n\x0b\x43heckResult\x12\"\n\x05\x63heck\x18\x01 \x01(\x0b\x32\x13.callscope.v1.Check\x12)\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12(\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x16.callscope.v1.Evidence\x12\x11\n\treasoning\x18\x06 \x01(\t\x12\x14\n\x0cneeds_review\x18\x07 \x01(\x08\x12\x15\n\rreview_reason\x18\x08 \x01(\t\x12,\n\tai_answer\x18\t \x01(\x0e\x32\x19.callscope.v1.CheckAnswer\x12(\n\x08override\x18\n \x01(\x0b\x32\x16.callscope.v1.Override\"\xd7\x01\n\nTokenUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12#\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x04 \x01(\x03\x12\x1f\n\x17\x63\x61\x63he_read_input_tokens\x18\x05 \x01(\x03\x12\x10\n\x08requests\x18\x06 \x01(\x05\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x12\n\ncost_known\x18\x08 \x01(\x08\x12\x0f\n\x07\x62\x61tched\x18\t \x01(\x08\"\xad\x03\n\x08\x41nalysis\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12\x1a\n\x12transcript_version\x18\x05 \x01(\x05\x12\x11\n\tevaluator\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12\x0f\n\x07\x66lagged\x18\x08 \x01(\x08\x12\x14\n\x0c\x66lag_reasons\x18\t \x03(\t\x12*\n\x07results\x18\n \x03(\x0b\x32\x19.callscope.v1.CheckResult\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0c\x63onversation\x18\x0c \x01(\x0b\x32\x1f.callscope.v1.ConversationStats\x12\'\n\x05usage\x18\r \x01(\x0b\x32\x18.callscope.v1.TokenUsage\x12\x13\n\x0b\x63\x61mpaign_id\x18\x0e \x01(\t\x12\x13\n\x0breviewed_by\x18\x0f \x01(\t\x12\x18\n\x10\x62\x61sed_on_version\x18\x10 \x01(\x05\"|\n\tPartyTalk\x12&\n\x07speaker\x18\x01 \x01(\x0e\x32\x15.callscope.v1.Speaker\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\x12\r\n\x05words\x18\x04 \x01(\x05\x12\x18\n\x10words_per_minute\x18\x05 \x01(\x01\"\xaa\x01\n\x11\x43onversationStats\x12%\n\x04talk\x18\x01 \x03(\x0b\x32\x17.callscope.v1.PartyTalk\x12\x1f\n\x17longest_silence_seconds\x18\x02 \x01(\x01\x12\x1d\n\x15longest_silence_start\x18\x03 \x01(\x01\x12\x15\n\rinterruptions\x18\x04 \x01(\x05\x12\x17\n\x0foverlap_seconds\x18\x05 \x01(\x01*w\n\x0b\x43heckAnswer\x12\x1c\n\x18\x43HECK_ANSWER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HECK_ANSWER_YES\x10\x01\x12\x13\n\x0f\x43HECK_ANSWER_NO\x10\x02\x12\x1f\n\x1b\x43HECK_ANSWER_NOT_APPLICABLE\x10\x03\x32\xcc\x02\n\x08\x41nalyses\x12G\n\x0bGetAnalysis\x12 .callscope.v1.GetAnalysisRequest\x1a\x16.callscope.v1.Analysis\x12U\n\x0cListAnalyses\x12!.callscope.v1.ListAnalysesRequest\x1a\".callscope.v1.ListAnalysesResponse\x12S\n\x0f\x43ompareAnalyses\x12$.callscope.v1.CompareAnalysesRequest\x1a\x1a.callscope.v1.AnalysisDiff\x12K\n\rOverrideCheck\x12\".callscope.v1.OverrideCheckRequest\x1a\x16.callscope.v1.Analysisb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'callscope.v1.analyses_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHECKANSWER']._serialized_start=2203
-  _globals['_CHECKANSWER']._serialized_end=2322
-  _globals['_LISTANALYSESREQUEST']._serialized_start=135
-  _globals['_LISTANALYSESREQUEST']._serialized_end=189
-  _globals['_LISTANALYSESRESPONSE']._serialized_start=191
-  _globals['_LISTANALYSESRESPONSE']._serialized_end=262
-  _globals['_ANALYSISSUMMARY']._serialized_start=265
-  _globals['_ANALYSISSUMMARY']._serialized_end=441
-  _globals['_COMPAREANALYSESREQUEST']._serialized_start=443
-  _globals['_COMPAREANALYSESREQUEST']._serialized_end=542
-  _globals['_CHECKCHANGE']._serialized_start=545
-  _globals['_CHECKCHANGE']._serialized_end=727
-  _globals['_ANALYSISDIFF']._serialized_start=730
-  _globals['_ANALYSISDIFF']._serialized_end=895
-  _globals['_GETANALYSISREQUEST']._serialized_start=897
-  _globals['_GETANALYSISREQUEST']._serialized_end=967
-  _globals['_EVIDENCE']._serialized_start=969
-  _globals['_EVIDENCE']._serialized_end=1062
-  _globals['_CHECKRESULT']._serialized_start=1065
-  _globals['_CHECKRESULT']._serialized_end=1299
-  _globals['_TOKENUSAGE']._serialized_start=1302
-  _globals['_TOKENUSAGE']._serialized_end=1517
-  _globals['_ANALYSIS']._serialized_start=1520
-  _globals['_ANALYSIS']._serialized_end=1902
-  _globals['_PARTYTALK']._serialized_start=1904
-  _globals['_PARTYTALK']._serialized_end=2028
-  _globals['_CONVERSATIONSTATS']._serialized_start=2031
-  _globals['_CONVERSATIONSTATS']._serialized_end=2201
-  _globals['_ANALYSES']._serialized_start=2325
-  _globals['_ANALYSES']._serialized_end=2580
+  _globals['_CHECKANSWER']._serialized_start=2645
+  _globals['_CHECKANSWER']._serialized_end=2764
+  _globals['_OVERRIDECHECKREQUEST']._serialized_start=136
+  _globals['_OVERRIDECHECKREQUEST']._serialized_end=309
+  _globals['_OVERRIDE']._serialized_start=312
+  _globals['_OVERRIDE']._serialized_end=440
+  _globals['_LISTANALYSESREQUEST']._serialized_start=442
+  _globals['_LISTANALYSESREQUEST']._serialized_end=496
+  _globals['_LISTANALYSESRESPONSE']._serialized_start=498
+  _globals['_LISTANALYSESRESPONSE']._serialized_end=569
+  _globals['_ANALYSISSUMMARY']._serialized_start=572
+  _globals['_ANALYSISSUMMARY']._serialized_end=748
+  _globals['_COMPAREANALYSESREQUEST']._serialized_start=750
+  _globals['_COMPAREANALYSESREQUEST']._serialized_end=849
+  _globals['_CHECKCHANGE']._serialized_start=852
+  _globals['_CHECKCHANGE']._serialized_end=1034
+  _globals['_ANALYSISDIFF']._serialized_start=1037
+  _globals['_ANALYSISDIFF']._serialized_end=1202
+  _globals['_GETANALYSISREQUEST']._serialized_start=1204
+  _globals['_GETANALYSISREQUEST']._serialized_end=1274
+  _globals['_EVIDENCE']._serialized_start=1276
+  _globals['_EVIDENCE']._serialized_end=1369
+  _globals['_CHECKRESULT']._serialized_start=1372
+  _globals['_CHECKRESULT']._serialized_end=1694
+  _globals['_TOKENUSAGE']._serialized_start=1697
+  _globals['_TOKENUSAGE']._serialized_end=1912
+  _globals['_ANALYSIS']._serialized_start=1915
+  _globals['_ANALYSIS']._serialized_end=2344
+  _globals['_PARTYTALK']._serialized_start=2346
+  _globals['_PARTYTALK']._serialized_end=2470
+  _globals['_CONVERSATIONSTATS']._serialized_start=2473
+  _globals['_CONVERSATIONSTATS']._serialized_end=2643
+  _globals['_ANALYSES']._serialized_start=2767
+  _globals['_ANALYSES']._serialized_end=3099
 # @@protoc_insertion_point(module_scope)

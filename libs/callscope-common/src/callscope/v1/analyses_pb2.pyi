@@ -42,6 +42,78 @@ CHECK_ANSWER_NOT_APPLICABLE: CheckAnswer.ValueType  # 3
 Global___CheckAnswer: _TypeAlias = CheckAnswer  # noqa: Y015
 
 @_typing.final
+class OverrideCheckRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    BASE_VERSION_FIELD_NUMBER: _builtins.int
+    CHECK_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    REVIEWER_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    base_version: _builtins.int
+    """The version the reviewer looked at; 0 = whatever is the latest."""
+    check_id: _builtins.str
+    answer: Global___CheckAnswer.ValueType
+    """YES or NO; NOT_APPLICABLE only for a check that allows it."""
+    comment: _builtins.str
+    """Why the reviewer disagrees: required, at most 2000 characters."""
+    reviewer: _builtins.str
+    """The reviewing user's id."""
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        base_version: _builtins.int = ...,
+        check_id: _builtins.str = ...,
+        answer: Global___CheckAnswer.ValueType = ...,
+        comment: _builtins.str = ...,
+        reviewer: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "base_version", b"base_version", "call_id", b"call_id", "check_id", b"check_id", "comment", b"comment", "org_id", b"org_id", "reviewer", b"reviewer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OverrideCheckRequest: _TypeAlias = OverrideCheckRequest  # noqa: Y015
+
+@_typing.final
+class Override(_message.Message):
+    """A reviewer's answer to a check, which replaces the evaluator's in the score."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWER_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    REVIEWER_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    answer: Global___CheckAnswer.ValueType
+    comment: _builtins.str
+    reviewer: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        answer: Global___CheckAnswer.ValueType = ...,
+        comment: _builtins.str = ...,
+        reviewer: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "at", b"at", "comment", b"comment", "reviewer", b"reviewer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Override: _TypeAlias = Override  # noqa: Y015
+
+@_typing.final
 class ListAnalysesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -290,6 +362,8 @@ class CheckResult(_message.Message):
     REASONING_FIELD_NUMBER: _builtins.int
     NEEDS_REVIEW_FIELD_NUMBER: _builtins.int
     REVIEW_REASON_FIELD_NUMBER: _builtins.int
+    AI_ANSWER_FIELD_NUMBER: _builtins.int
+    OVERRIDE_FIELD_NUMBER: _builtins.int
     answer: Global___CheckAnswer.ValueType
     passed: _builtins.bool
     confidence: _builtins.float
@@ -299,12 +373,21 @@ class CheckResult(_message.Message):
     transcript): it does not count as passed, and a reviewer should look.
     """
     review_reason: _builtins.str
+    ai_answer: Global___CheckAnswer.ValueType
+    """`answer`, `passed` and `needs_review` are the EFFECTIVE verdict (what the score
+    counts). `ai_answer` is the evaluator's own answer, kept beside a reviewer's
+    override with its confidence, evidence, reasoning and review_reason.
+    """
     @_builtins.property
     def check(self) -> _directory_pb2.Check:
         """The check exactly as it was defined when this analysis ran."""
 
     @_builtins.property
     def evidence(self) -> Global___Evidence: ...
+    @_builtins.property
+    def override(self) -> Global___Override:
+        """Set when a reviewer answered the check; carried into later review versions."""
+
     def __init__(
         self,
         *,
@@ -316,10 +399,12 @@ class CheckResult(_message.Message):
         reasoning: _builtins.str = ...,
         needs_review: _builtins.bool = ...,
         review_reason: _builtins.str = ...,
+        ai_answer: Global___CheckAnswer.ValueType = ...,
+        override: Global___Override | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "evidence", b"evidence"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "evidence", b"evidence", "override", b"override"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "check", b"check", "confidence", b"confidence", "evidence", b"evidence", "needs_review", b"needs_review", "passed", b"passed", "reasoning", b"reasoning", "review_reason", b"review_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ai_answer", b"ai_answer", "answer", b"answer", "check", b"check", "confidence", b"confidence", "evidence", b"evidence", "needs_review", b"needs_review", "override", b"override", "passed", b"passed", "reasoning", b"reasoning", "review_reason", b"review_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -392,6 +477,8 @@ class Analysis(_message.Message):
     CONVERSATION_FIELD_NUMBER: _builtins.int
     USAGE_FIELD_NUMBER: _builtins.int
     CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    REVIEWED_BY_FIELD_NUMBER: _builtins.int
+    BASED_ON_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     call_id: _builtins.str
     org_id: _builtins.str
@@ -401,6 +488,11 @@ class Analysis(_message.Message):
     score: _builtins.float
     flagged: _builtins.bool
     campaign_id: _builtins.str
+    reviewed_by: _builtins.str
+    """A review version (evaluator "review"): who overrode a check, and the version the
+    override was applied to; both empty/0 for an evaluator's run.
+    """
+    based_on_version: _builtins.int
     @_builtins.property
     def flag_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -432,10 +524,12 @@ class Analysis(_message.Message):
         conversation: Global___ConversationStats | None = ...,
         usage: Global___TokenUsage | None = ...,
         campaign_id: _builtins.str = ...,
+        reviewed_by: _builtins.str = ...,
+        based_on_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "created_at", b"created_at", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "campaign_id", b"campaign_id", "conversation", b"conversation", "created_at", b"created_at", "evaluator", b"evaluator", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "id", b"id", "org_id", b"org_id", "results", b"results", "score", b"score", "transcript_version", b"transcript_version", "usage", b"usage", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["based_on_version", b"based_on_version", "call_id", b"call_id", "campaign_id", b"campaign_id", "conversation", b"conversation", "created_at", b"created_at", "evaluator", b"evaluator", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "id", b"id", "org_id", b"org_id", "results", b"results", "reviewed_by", b"reviewed_by", "score", b"score", "transcript_version", b"transcript_version", "usage", b"usage", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

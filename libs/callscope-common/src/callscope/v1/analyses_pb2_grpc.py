@@ -49,6 +49,11 @@ class AnalysesStub:
                 request_serializer=callscope_dot_v1_dot_analyses__pb2.CompareAnalysesRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_analyses__pb2.AnalysisDiff.FromString,
                 _registered_method=True)
+        self.OverrideCheck = channel.unary_unary(
+                '/callscope.v1.Analyses/OverrideCheck',
+                request_serializer=callscope_dot_v1_dot_analyses__pb2.OverrideCheckRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_analyses__pb2.Analysis.FromString,
+                _registered_method=True)
 
 
 class AnalysesServicer:
@@ -75,6 +80,18 @@ class AnalysesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OverrideCheck(self, request, context):
+        """A reviewer's answer to one check replaces the effective answer in a NEW version
+        (evaluator "review"), scored and flagged again with the campaign's threshold, and
+        announced on `calls.analyzed`. The base version must be the latest: otherwise
+        FAILED_PRECONDITION with rejection code `analysis_version_moved` (trailing metadata
+        `rejection-code`), so two reviewers never overwrite each other unseen. Bad input is
+        INVALID_ARGUMENT with code `unknown_check`, `invalid_answer` or `invalid_comment`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalysesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +109,11 @@ def add_AnalysesServicer_to_server(servicer, server):
                     servicer.CompareAnalyses,
                     request_deserializer=callscope_dot_v1_dot_analyses__pb2.CompareAnalysesRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_analyses__pb2.AnalysisDiff.SerializeToString,
+            ),
+            'OverrideCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.OverrideCheck,
+                    request_deserializer=callscope_dot_v1_dot_analyses__pb2.OverrideCheckRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_analyses__pb2.Analysis.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +197,33 @@ class Analyses:
             '/callscope.v1.Analyses/CompareAnalyses',
             callscope_dot_v1_dot_analyses__pb2.CompareAnalysesRequest.SerializeToString,
             callscope_dot_v1_dot_analyses__pb2.AnalysisDiff.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OverrideCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Analyses/OverrideCheck',
+            callscope_dot_v1_dot_analyses__pb2.OverrideCheckRequest.SerializeToString,
+            callscope_dot_v1_dot_analyses__pb2.Analysis.FromString,
             options,
             channel_credentials,
             insecure,

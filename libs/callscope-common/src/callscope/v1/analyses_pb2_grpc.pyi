@@ -37,6 +37,14 @@ class AnalysesStub:
     """Every analysis version of a call, newest first, without their results."""
     CompareAnalyses: _grpc.UnaryUnaryMultiCallable[_analyses_pb2.CompareAnalysesRequest, _analyses_pb2.AnalysisDiff]
     """Which checks changed between two analysis versions of a call."""
+    OverrideCheck: _grpc.UnaryUnaryMultiCallable[_analyses_pb2.OverrideCheckRequest, _analyses_pb2.Analysis]
+    """A reviewer's answer to one check replaces the effective answer in a NEW version
+    (evaluator "review"), scored and flagged again with the campaign's threshold, and
+    announced on `calls.analyzed`. The base version must be the latest: otherwise
+    FAILED_PRECONDITION with rejection code `analysis_version_moved` (trailing metadata
+    `rejection-code`), so two reviewers never overwrite each other unseen. Bad input is
+    INVALID_ARGUMENT with code `unknown_check`, `invalid_answer` or `invalid_comment`.
+    """
 
 @_typing.type_check_only
 class AnalysesAsyncStub(AnalysesStub):
@@ -47,6 +55,14 @@ class AnalysesAsyncStub(AnalysesStub):
     """Every analysis version of a call, newest first, without their results."""
     CompareAnalyses: _aio.UnaryUnaryMultiCallable[_analyses_pb2.CompareAnalysesRequest, _analyses_pb2.AnalysisDiff]  # type: ignore[assignment]
     """Which checks changed between two analysis versions of a call."""
+    OverrideCheck: _aio.UnaryUnaryMultiCallable[_analyses_pb2.OverrideCheckRequest, _analyses_pb2.Analysis]  # type: ignore[assignment]
+    """A reviewer's answer to one check replaces the effective answer in a NEW version
+    (evaluator "review"), scored and flagged again with the campaign's threshold, and
+    announced on `calls.analyzed`. The base version must be the latest: otherwise
+    FAILED_PRECONDITION with rejection code `analysis_version_moved` (trailing metadata
+    `rejection-code`), so two reviewers never overwrite each other unseen. Bad input is
+    INVALID_ARGUMENT with code `unknown_check`, `invalid_answer` or `invalid_comment`.
+    """
 
 class AnalysesServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -72,5 +88,19 @@ class AnalysesServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_analyses_pb2.AnalysisDiff, _abc.Awaitable[_analyses_pb2.AnalysisDiff]]:
         """Which checks changed between two analysis versions of a call."""
+
+    @_abc_1.abstractmethod
+    def OverrideCheck(
+        self,
+        request: _analyses_pb2.OverrideCheckRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analyses_pb2.Analysis, _abc.Awaitable[_analyses_pb2.Analysis]]:
+        """A reviewer's answer to one check replaces the effective answer in a NEW version
+        (evaluator "review"), scored and flagged again with the campaign's threshold, and
+        announced on `calls.analyzed`. The base version must be the latest: otherwise
+        FAILED_PRECONDITION with rejection code `analysis_version_moved` (trailing metadata
+        `rejection-code`), so two reviewers never overwrite each other unseen. Bad input is
+        INVALID_ARGUMENT with code `unknown_check`, `invalid_answer` or `invalid_comment`.
+        """
 
 def add_AnalysesServicer_to_server(servicer: AnalysesServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -177,12 +177,18 @@ class CallAnalyzed(_message.Message):
     SCORE_FIELD_NUMBER: _builtins.int
     FLAGGED_FIELD_NUMBER: _builtins.int
     FLAG_REASONS_FIELD_NUMBER: _builtins.int
+    REVIEWED_BY_FIELD_NUMBER: _builtins.int
     analysis_id: _builtins.str
     analysis_version: _builtins.int
     transcript_version: _builtins.int
     score: _builtins.float
     """Weighted score, 0 to 100."""
     flagged: _builtins.bool
+    reviewed_by: _builtins.str
+    """Set (the reviewer's user id) when the version is a reviewer's override of an
+    earlier one: ingest then replaces a call's result if this version is newer and
+    never moves the call's status.
+    """
     @_builtins.property
     def header(self) -> Global___EventHeader: ...
     @_builtins.property
@@ -197,10 +203,11 @@ class CallAnalyzed(_message.Message):
         score: _builtins.float = ...,
         flagged: _builtins.bool = ...,
         flag_reasons: _abc.Iterable[_builtins.str] | None = ...,
+        reviewed_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "analysis_version", b"analysis_version", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "header", b"header", "score", b"score", "transcript_version", b"transcript_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_id", b"analysis_id", "analysis_version", b"analysis_version", "flag_reasons", b"flag_reasons", "flagged", b"flagged", "header", b"header", "reviewed_by", b"reviewed_by", "score", b"score", "transcript_version", b"transcript_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -28,10 +28,12 @@ from callscope_analysis.domain.model import (
     ConversationStats,
     Evidence,
     NewAnalysis,
+    Override,
     PartyTalk,
     Speaker,
     TokenUsage,
 )
+from callscope_analysis.ports import AnalysisVersionTakenError
 
 Document = dict[str, Any]
 
@@ -79,6 +81,18 @@ class MongoAnalysisStore:
             f"{_VERSION_ATTEMPTS} attempts lost the race for a version number"
         )
 
+    async def add_version(self, analysis: NewAnalysis, version: int) -> Analysis:
+        """Stores the analysis as exactly this version; the unique (call_id, version) index
+        makes one of two concurrent writers of the same version fail."""
+        document = analysis_to_document(analysis, uuid.uuid4().hex, version)
+        try:
+            await self._versions.insert(document)
+        except VersionTakenError as error:
+            raise AnalysisVersionTakenError(
+                f"version {version} of call {analysis.call_id} is already stored"
+            ) from error
+        return analysis_from_document(document)
+
     async def get(self, org_id: str, call_id: str, version: int) -> Analysis | None:
         """An analysis version of a call in this organisation (0 = the latest)."""
         document = await self._versions.get(org_id, call_id, version)
@@ -113,6 +127,8 @@ def analysis_to_document(analysis: NewAnalysis, analysis_id: str, version: int) 
         "created_at": analysis.created_at,
         "conversation": _conversation_to_document(analysis.conversation),
         "usage": _usage_to_document(analysis.usage),
+        "reviewed_by": analysis.reviewed_by,
+        "based_on_version": analysis.based_on_version,
     }
 
 
@@ -220,6 +236,8 @@ def analysis_from_document(document: Document) -> Analysis:
         created_at=created_at,
         conversation=_conversation_from_document(document.get("conversation")),
         usage=_usage_from_document(document.get("usage")),
+        reviewed_by=document.get("reviewed_by", ""),
+        based_on_version=int(document.get("based_on_version", 0)),
     )
 
 
@@ -241,7 +259,36 @@ def _result_to_document(result: CheckResult) -> Document:
         "reasoning": result.reasoning,
         "needs_review": result.needs_review,
         "review_reason": result.review_reason,
+        "override": _override_to_document(result.override),
     }
+
+
+def _override_to_document(override: Override | None) -> Document | None:
+    if override is None:
+        return None
+    return {
+        "answer": override.answer.value,
+        "comment": override.comment,
+        "reviewer": override.reviewer,
+        "at": override.at,
+        "ai_answer": override.ai_answer.value,
+        "ai_passed": override.ai_passed,
+        "ai_needs_review": override.ai_needs_review,
+    }
+
+
+def _override_from_document(document: Document | None) -> Override | None:
+    if not document:
+        return None
+    return Override(
+        answer=CheckAnswer(document["answer"]),
+        comment=document["comment"],
+        reviewer=document["reviewer"],
+        at=_aware(document["at"]),
+        ai_answer=CheckAnswer(document["ai_answer"]),
+        ai_passed=bool(document["ai_passed"]),
+        ai_needs_review=bool(document["ai_needs_review"]),
+    )
 
 
 def _result_from_document(document: Document) -> CheckResult:
@@ -262,6 +309,7 @@ def _result_from_document(document: Document) -> CheckResult:
         reasoning=document.get("reasoning", ""),
         needs_review=bool(document.get("needs_review", False)),
         review_reason=document.get("review_reason", ""),
+        override=_override_from_document(document.get("override")),
     )
 
 

@@ -20,6 +20,7 @@ from callscope_analysis.domain.model import (
     ConversationStats,
     EvaluatorKind,
     Evidence,
+    Override,
     Segment,
     Speaker,
     TokenUsage,
@@ -59,6 +60,14 @@ _ANSWER_TO_PB = {
     CheckAnswer.NO: analyses_pb2.CHECK_ANSWER_NO,
     CheckAnswer.NOT_APPLICABLE: analyses_pb2.CHECK_ANSWER_NOT_APPLICABLE,
 }
+
+
+def answer_from_pb(value: int) -> CheckAnswer | None:
+    """The domain answer of a `callscope.v1.CheckAnswer`; None when unset or unknown."""
+    for answer, number in _ANSWER_TO_PB.items():
+        if number == value:
+            return answer
+    return None
 
 
 def segment_speaker_from_pb(value: int) -> Speaker:
@@ -152,10 +161,22 @@ def _result_to_pb(result: CheckResult) -> analyses_pb2.CheckResult:
         reasoning=result.reasoning,
         needs_review=result.needs_review,
         review_reason=result.review_reason,
+        ai_answer=_ANSWER_TO_PB[result.ai_answer],
     )
     if result.evidence is not None:
         message.evidence.CopyFrom(_evidence_to_pb(result.evidence))
+    if result.override is not None:
+        message.override.CopyFrom(_override_to_pb(result.override))
     return message
+
+
+def _override_to_pb(override: Override) -> analyses_pb2.Override:
+    return analyses_pb2.Override(
+        answer=_ANSWER_TO_PB[override.answer],
+        comment=override.comment,
+        reviewer=override.reviewer,
+        at=_timestamp(override.at),
+    )
 
 
 def _evidence_to_pb(evidence: Evidence) -> analyses_pb2.Evidence:
@@ -239,6 +260,8 @@ def analysis_to_pb(analysis: Analysis) -> analyses_pb2.Analysis:
         conversation=_conversation_to_pb(analysis.conversation),
         usage=_usage_to_pb(analysis.usage),
         campaign_id=analysis.campaign_id,
+        reviewed_by=analysis.reviewed_by,
+        based_on_version=analysis.based_on_version,
     )
 
 

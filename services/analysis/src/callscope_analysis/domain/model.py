@@ -139,11 +139,30 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A reviewer's answer to a check, and the evaluator's verdict it replaced.
+
+    The evaluator's confidence, evidence, reasoning and review_reason stay on the
+    result; its answer, passed and needs_review are kept here.
+    """
+
+    answer: CheckAnswer
+    comment: str
+    reviewer: str
+    at: dt.datetime
+    ai_answer: CheckAnswer
+    ai_passed: bool
+    ai_needs_review: bool
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """The evaluator's verdict on one check.
+    """The verdict on one check that the score counts.
 
     `needs_review` marks an answer that could not be verified (its evidence is not
-    in the transcript): it never counts as passed, and the call is flagged.
+    in the transcript): it never counts as passed, and the call is flagged. With an
+    `override`, answer/passed/needs_review are the reviewer's verdict (a verified human
+    answer) and the evaluator's own is in the override.
     """
 
     check: Check
@@ -154,6 +173,12 @@ class CheckResult:
     reasoning: str
     needs_review: bool = False
     review_reason: str = ""
+    override: Override | None = None
+
+    @property
+    def ai_answer(self) -> CheckAnswer:
+        """The evaluator's own answer, whether or not a reviewer overrode it."""
+        return self.override.ai_answer if self.override is not None else self.answer
 
 
 @dataclass(frozen=True)
@@ -231,6 +256,9 @@ class Analysis:
     created_at: dt.datetime
     conversation: ConversationStats | None = None
     usage: TokenUsage | None = None
+    # A review version: who overrode a check, on which version (evaluator "review").
+    reviewed_by: str = ""
+    based_on_version: int = 0
 
     def summary(self) -> AnalysisSummary:
         """The version's summary line."""
@@ -273,3 +301,6 @@ class NewAnalysis:
     created_at: dt.datetime
     conversation: ConversationStats | None = None
     usage: TokenUsage | None = None
+    # A review version: who overrode a check, and the version it was applied to.
+    reviewed_by: str = ""
+    based_on_version: int = 0

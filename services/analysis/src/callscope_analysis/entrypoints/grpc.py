@@ -7,10 +7,22 @@ from typing import NoReturn
 import grpc
 from callscope.v1 import analyses_pb2, analyses_pb2_grpc
 
-from callscope_analysis.adapters.protobuf import analysis_to_pb, diff_to_pb, summary_to_pb
+from callscope_analysis.adapters.protobuf import (
+    analysis_to_pb,
+    answer_from_pb,
+    diff_to_pb,
+    summary_to_pb,
+)
 from callscope_analysis.bootstrap import AnalysisService
+from callscope_analysis.domain.overrides import OverrideRejectedError, OverrideRequest
+from callscope_analysis.handlers import AnalysisNotFoundError
 
 SERVICE_NAME = analyses_pb2.DESCRIPTOR.services_by_name["Analyses"].full_name
+
+# The trailing-metadata key that carries a refusal's stable code to the gateway.
+REJECTION_CODE_KEY = "rejection-code"
+# Refusals because of the state of the call's versions, not of the request.
+_STATE_REJECTIONS = frozenset({"analysis_version_moved", "campaign_missing"})
 
 
 class AnalysesServicer(analyses_pb2_grpc.AnalysesServicer):
@@ -88,6 +100,41 @@ class AnalysesServicer(analyses_pb2_grpc.AnalysesServicer):
                 f"or {request.to_version or 'latest'} in this organisation",
             )
         return diff_to_pb(diff)
+
+    async def OverrideCheck(  # noqa: N802 - the name the generated servicer defines
+        self, request: analyses_pb2.OverrideCheckRequest, context: grpc.aio.ServicerContext
+    ) -> analyses_pb2.Analysis:
+        """A new review version with the reviewer's answer to one check; NOT_FOUND for a call
+        without analyses (or of another organisation), FAILED_PRECONDITION when the base
+        version is not the latest, INVALID_ARGUMENT for a bad check, answer or comment."""
+        if not request.org_id or not request.call_id:
+            await _abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "org_id and call_id are required"
+            )
+        override = OverrideRequest(
+            check_id=request.check_id,
+            answer=answer_from_pb(request.answer),
+            comment=request.comment,
+            reviewer=request.reviewer,
+        )
+        try:
+            analysis = await self._service.override_check(
+                org_id=request.org_id,
+                call_id=request.call_id,
+                base_version=request.base_version,
+                request=override,
+            )
+        except AnalysisNotFoundError as error:
+            await _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
+        except OverrideRejectedError as error:
+            context.set_trailing_metadata(((REJECTION_CODE_KEY, error.code),))
+            status = (
+                grpc.StatusCode.FAILED_PRECONDITION
+                if error.code in _STATE_REJECTIONS
+                else grpc.StatusCode.INVALID_ARGUMENT
+            )
+            await _abort(context, status, error.message)
+        return analysis_to_pb(analysis)
 
 
 async def _abort(
