@@ -13,9 +13,12 @@ from callscope_common.events import new_header
 from callscope_ingest.domain.agents import code_to_look_up, link_to
 from callscope_ingest.domain.call_queries import CallQuery, PageCursor
 from callscope_ingest.domain.calls import (
+    MAX_REVIEW_NOTE_CHARS,
     AgentLink,
     AgentLinkMethod,
     Call,
+    CallReview,
+    check_reviewable,
     check_swappable,
     in_pipeline,
 )
@@ -236,6 +239,45 @@ async def swap_speakers(
         },
     )
     return swapped
+
+
+async def mark_reviewed(
+    org_id: str, call_id: str, reviewer: str, note: str, ports: IngestPorts
+) -> Call:
+    """Marks a COMPLETED call's current result (its analysis version) reviewed.
+
+    Marking again replaces the note and reviewer. The update is conditional on the
+    analysis version read here: a newer result arriving in between is not marked.
+    """
+    if not reviewer.strip():
+        raise UploadRejectedError(
+            RejectionCode.INVALID_REQUEST, "reviewer must name the user who reviewed the call"
+        )
+    note = note.strip()
+    if len(note) > MAX_REVIEW_NOTE_CHARS:
+        raise UploadRejectedError(
+            RejectionCode.INVALID_REQUEST,
+            f"note: at most {MAX_REVIEW_NOTE_CHARS} characters (it has {len(note)})",
+        )
+    call = await _existing(org_id, call_id, ports)
+    result = check_reviewable(call)
+    review = CallReview(
+        reviewed_by=reviewer.strip(),
+        reviewed_at=dt.datetime.now(dt.UTC),
+        note=note,
+        analysis_version=result.analysis_version,
+    )
+    if not await ports.calls.mark_reviewed(call.id, review):
+        raise CallConflictError(
+            "not_reviewable",
+            "the call's result changed while it was being marked (a new analysis version "
+            "arrived or a re-run started); look at the new result, then mark it reviewed",
+        )
+    logger.info(
+        "call marked reviewed",
+        extra={"call_id": call.id, "analysis_version": result.analysis_version},
+    )
+    return await _existing(org_id, call_id, ports)
 
 
 async def _rerun(

@@ -293,7 +293,12 @@ async def apply_status_change(event: events_pb2.CallStatusChanged, calls: CallSt
 
 
 async def apply_analysis_result(event: events_pb2.CallAnalyzed, calls: CallStore) -> None:
-    """Completes a call with its score and flag decision."""
+    """Completes a call with its score and flag decision.
+
+    A reviewer's override (`reviewed_by` set) is a newer result of a call that already
+    completed: it replaces the result if it is newer and never moves the status (a re-run
+    under way keeps its status, and its own result replaces this one when it completes).
+    """
     result = CallResult(
         score=event.score,
         flagged=event.flagged,
@@ -301,7 +306,22 @@ async def apply_analysis_result(event: events_pb2.CallAnalyzed, calls: CallStore
         analysis_version=event.analysis_version,
         transcript_version=event.transcript_version,
     )
-    await _move(event.header.call_id, CallStatus.COMPLETED, calls, result=result)
+    if not event.reviewed_by:
+        await _move(event.header.call_id, CallStatus.COMPLETED, calls, result=result)
+        return
+    call_id = event.header.call_id
+    if await calls.replace_result(call_id, result, dt.datetime.now(dt.UTC)):
+        logger.info(
+            "call result replaced by a review version",
+            extra={"analysis_version": event.analysis_version},
+        )
+        return
+    if not await calls.exists(call_id):
+        raise PermanentEventError(f"no call with id {call_id}")
+    logger.info(
+        "review version ignored: the call holds a newer result",
+        extra={"analysis_version": event.analysis_version},
+    )
 
 
 async def _move(

@@ -54,6 +54,15 @@ def call_view(call: ingest_pb2.Call) -> dict[str, Any]:
         if call.HasField("agent")
         else None,
         "job_id": call.job_id or None,
+        # Set once a reviewer marked the current result reviewed; a newer result clears it.
+        "review": {
+            "reviewed_by": call.review.reviewed_by,
+            "reviewed_at": _time(call.review.reviewed_at),
+            "note": call.review.note,
+            "analysis_version": call.review.analysis_version,
+        }
+        if call.HasField("review")
+        else None,
         "created_at": _time(call.created_at),
         "updated_at": _time(call.updated_at),
     }
@@ -126,6 +135,9 @@ def analysis_view(analysis: analyses_pb2.Analysis) -> dict[str, Any]:
         else None,
         "usage": _usage_view(analysis.usage) if analysis.HasField("usage") else None,
         "results": [_result_view(result) for result in analysis.results],
+        # A review version (evaluator "review"): who overrode, and on which version.
+        "reviewed_by": analysis.reviewed_by or None,
+        "based_on_version": analysis.based_on_version or None,
     }
 
 
@@ -152,6 +164,19 @@ def _result_view(result: analyses_pb2.CheckResult) -> dict[str, Any]:
         "reasoning": result.reasoning,
         "needs_review": result.needs_review,
         "review_reason": result.review_reason,
+        # `answer`/`passed`/`needs_review` are what the score counts; `ai_answer` is the
+        # evaluator's own (confidence, evidence and reasoning are the evaluator's too).
+        "ai_answer": _enum(
+            analyses_pb2.CheckAnswer, result.ai_answer or result.answer, "CHECK_ANSWER_"
+        ),
+        "override": {
+            "answer": _enum(analyses_pb2.CheckAnswer, result.override.answer, "CHECK_ANSWER_"),
+            "comment": result.override.comment,
+            "reviewer": result.override.reviewer,
+            "at": _time(result.override.at),
+        }
+        if result.HasField("override")
+        else None,
     }
 
 

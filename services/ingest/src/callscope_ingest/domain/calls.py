@@ -43,6 +43,20 @@ class CallResult:
 
 
 @dataclass(frozen=True)
+class CallReview:
+    """A reviewer marked the call's result (analysis version) reviewed."""
+
+    reviewed_by: str
+    reviewed_at: dt.datetime
+    note: str
+    analysis_version: int
+
+
+# A review note is a sentence or two for the team, not a document.
+MAX_REVIEW_NOTE_CHARS = 2000
+
+
+@dataclass(frozen=True)
 class Failure:
     """Which stage failed a call, and why, in words a user understands."""
 
@@ -102,6 +116,9 @@ class Call:
     # The sending system's own id for the file (SFTP: its file record), "" when none;
     # a later upload with the same source_ref in the organisation is answered with this call.
     source_ref: str = ""
+    # Set once a reviewer marked the current result reviewed; any newer analysis
+    # version (re-run or override) clears it.
+    review: CallReview | None = None
 
 
 def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:
@@ -132,6 +149,17 @@ def has_transcript(call: Call) -> bool:
         and call.failure is not None
         and call.failure.stage == "ANALYSIS"
     )
+
+
+def check_reviewable(call: Call) -> CallResult:
+    """The result a reviewer may mark reviewed; CallConflictError unless the call is COMPLETED."""
+    if call.status is not CallStatus.COMPLETED or call.result is None:
+        raise CallConflictError(
+            "not_reviewable",
+            f"the call is {call.status.value.lower()}; only a completed call's result can be "
+            "marked reviewed (wait for the analysis to finish)",
+        )
+    return call.result
 
 
 def check_swappable(call: Call) -> None:
