@@ -16,6 +16,8 @@ from callscope_common.settings import InfraSettings
 
 # S3 needs parts of at least 5 MiB (except the last); 8 MiB keeps memory small.
 PART_SIZE = 8 * 1024 * 1024
+# Reads stream in pieces small enough for one gRPC message each (4 MiB limit).
+READ_CHUNK_SIZE = 256 * 1024
 
 
 class S3ObjectStore:
@@ -81,6 +83,22 @@ class S3ObjectStore:
             with path.open("wb") as target:
                 while chunk := await body.read(1024 * 1024):
                     target.write(chunk)
+
+    async def read_range(
+        self, key: str, offset: int, length: int, chunk_size: int = READ_CHUNK_SIZE
+    ) -> AsyncIterator[bytes]:
+        """Streams length bytes of an object from offset, chunk_size at a time.
+
+        One ranged GET, read in chunks: memory holds one chunk, never the object.
+        """
+        if length <= 0:
+            return
+        response = await self._client.get_object(
+            Bucket=self.bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}"
+        )
+        async with response["Body"] as body:
+            while chunk := await body.read(chunk_size):
+                yield chunk
 
     async def exists(self, key: str) -> bool:
         """Whether an object with this key exists."""

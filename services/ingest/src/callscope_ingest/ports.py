@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,6 +12,7 @@ from google.protobuf import message as protobuf_message
 from callscope_ingest.domain.agents import Agent
 from callscope_ingest.domain.audio_rules import ProbeResult
 from callscope_ingest.domain.call_queries import CallQuery, PageCursor
+from callscope_ingest.domain.call_summary import SummaryRow
 from callscope_ingest.domain.calls import AgentLink, Call, CallResult, Failure
 from callscope_ingest.domain.duplicates import Fingerprint
 from callscope_ingest.domain.jobs import ItemClaim, Job, JobCursor, JobItem, JobTally
@@ -56,6 +57,12 @@ class CallStore(Protocol):
 
     async def list(self, query: CallQuery) -> tuple[list[Call], PageCursor | None]:
         """One page of calls, newest first, and the cursor of the next page (None at the end)."""
+
+    async def count(self, query: CallQuery) -> int:
+        """How many calls match the query's filters (its page fields are ignored)."""
+
+    def summary_rows(self, query: CallQuery, limit: int) -> AsyncIterator[SummaryRow]:
+        """What a summary needs of up to limit matching calls, newest first."""
 
     async def update_details(
         self, call_id: str, metadata: CallMetadata, agent: AgentLink | None, at: dt.datetime
@@ -123,6 +130,9 @@ class AudioStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Removes an object."""
+
+    def read_range(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]:
+        """Streams length bytes of an object from offset, in chunks."""
 
 
 class AudioProber(Protocol):

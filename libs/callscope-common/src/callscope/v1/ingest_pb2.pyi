@@ -128,6 +128,28 @@ JOB_ITEM_STATE_CANCELLED: JobItemState.ValueType  # 5
 """The job was cancelled before this file was uploaded."""
 Global___JobItemState: _TypeAlias = JobItemState  # noqa: Y015
 
+class _TimeBucket:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TimeBucketEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TimeBucket.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TIME_BUCKET_UNSPECIFIED: _TimeBucket.ValueType  # 0
+    """No series."""
+    TIME_BUCKET_DAY: _TimeBucket.ValueType  # 1
+    TIME_BUCKET_WEEK: _TimeBucket.ValueType  # 2
+    """ISO weeks, starting on Monday."""
+
+class TimeBucket(_TimeBucket, metaclass=_TimeBucketEnumTypeWrapper):
+    """How SummarizeCalls groups calls in time (UTC, by upload time)."""
+
+TIME_BUCKET_UNSPECIFIED: TimeBucket.ValueType  # 0
+"""No series."""
+TIME_BUCKET_DAY: TimeBucket.ValueType  # 1
+TIME_BUCKET_WEEK: TimeBucket.ValueType  # 2
+"""ISO weeks, starting on Monday."""
+Global___TimeBucket: _TypeAlias = TimeBucket  # noqa: Y015
+
 @_typing.final
 class ProcessCallRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -1181,3 +1203,351 @@ class ListJobsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListJobsResponse: _TypeAlias = ListJobsResponse  # noqa: Y015
+
+@_typing.final
+class ReadAudioRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    LENGTH_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    offset: _builtins.int
+    """The first byte to send; 0 is the start of the file."""
+    length: _builtins.int
+    """How many bytes to send from offset; 0 means to the end of the file. A length
+    past the end is cut at the end.
+    """
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        length: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "length", b"length", "offset", b"offset", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadAudioRequest: _TypeAlias = ReadAudioRequest  # noqa: Y015
+
+@_typing.final
+class AudioInfo(_message.Message):
+    """What the stream of ReadAudio carries: its first message only."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    LENGTH_FIELD_NUMBER: _builtins.int
+    content_type: _builtins.str
+    """The stored format's media type (audio/mpeg, audio/wav, audio/mp4, ...)."""
+    total_size_bytes: _builtins.int
+    """The whole file's size, whatever range is sent."""
+    offset: _builtins.int
+    """The range the `data` messages that follow hold: first byte and byte count."""
+    length: _builtins.int
+    def __init__(
+        self,
+        *,
+        content_type: _builtins.str = ...,
+        total_size_bytes: _builtins.int = ...,
+        offset: _builtins.int = ...,
+        length: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "length", b"length", "offset", b"offset", "total_size_bytes", b"total_size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AudioInfo: _TypeAlias = AudioInfo  # noqa: Y015
+
+@_typing.final
+class AudioChunk(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INFO_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    data: _builtins.bytes
+    @_builtins.property
+    def info(self) -> Global___AudioInfo: ...
+    def __init__(
+        self,
+        *,
+        info: Global___AudioInfo | None = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["info", "data"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___AudioChunk: _TypeAlias = AudioChunk  # noqa: Y015
+
+@_typing.final
+class SummarizeCallsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILTER_FIELD_NUMBER: _builtins.int
+    BUCKET_FIELD_NUMBER: _builtins.int
+    bucket: Global___TimeBucket.ValueType
+    """Set: the summary also holds `periods`, one per bucket from the filter's
+    created_from (or the first call's bucket) to created_to (or the last call's),
+    empty buckets included. INVALID_ARGUMENT beyond 400 buckets.
+    """
+    @_builtins.property
+    def filter(self) -> Global___ListCallsRequest:
+        """Which calls, the organisation included: ListCalls' filters, so the same
+        scoping applies to lists and summaries. page_size and page_token are ignored.
+        """
+
+    def __init__(
+        self,
+        *,
+        filter: Global___ListCallsRequest | None = ...,
+        bucket: Global___TimeBucket.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bucket", b"bucket", "filter", b"filter"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeCallsRequest: _TypeAlias = SummarizeCallsRequest  # noqa: Y015
+
+@_typing.final
+class StatusCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    CALLS_FIELD_NUMBER: _builtins.int
+    status: _common_pb2.CallStatus.ValueType
+    calls: _builtins.int
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.CallStatus.ValueType = ...,
+        calls: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusCount: _TypeAlias = StatusCount  # noqa: Y015
+
+@_typing.final
+class SourceCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    CALLS_FIELD_NUMBER: _builtins.int
+    source: _common_pb2.UploadSource.ValueType
+    calls: _builtins.int
+    def __init__(
+        self,
+        *,
+        source: _common_pb2.UploadSource.ValueType = ...,
+        calls: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SourceCount: _TypeAlias = SourceCount  # noqa: Y015
+
+@_typing.final
+class ScoreBucket(_message.Message):
+    """Scores from lower (inclusive) to upper (exclusive); the last bucket, 90 to
+    100, includes 100.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOWER_FIELD_NUMBER: _builtins.int
+    UPPER_FIELD_NUMBER: _builtins.int
+    CALLS_FIELD_NUMBER: _builtins.int
+    lower: _builtins.int
+    upper: _builtins.int
+    calls: _builtins.int
+    def __init__(
+        self,
+        *,
+        lower: _builtins.int = ...,
+        upper: _builtins.int = ...,
+        calls: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "lower", b"lower", "upper", b"upper"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScoreBucket: _TypeAlias = ScoreBucket  # noqa: Y015
+
+@_typing.final
+class ScoreStats(_message.Message):
+    """Counts and the average score of a set of calls. A call counts as scored when
+    it has an analysis result (its latest one, also while a re-run is under way).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALLS_FIELD_NUMBER: _builtins.int
+    SCORED_CALLS_FIELD_NUMBER: _builtins.int
+    AVERAGE_SCORE_FIELD_NUMBER: _builtins.int
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    FLAGGED_UNREVIEWED_FIELD_NUMBER: _builtins.int
+    calls: _builtins.int
+    scored_calls: _builtins.int
+    average_score: _builtins.float
+    """The mean score of the scored calls; 0 when there are none."""
+    flagged: _builtins.int
+    flagged_unreviewed: _builtins.int
+    """Flagged calls nobody has marked reviewed yet."""
+    def __init__(
+        self,
+        *,
+        calls: _builtins.int = ...,
+        scored_calls: _builtins.int = ...,
+        average_score: _builtins.float = ...,
+        flagged: _builtins.int = ...,
+        flagged_unreviewed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_score", b"average_score", "calls", b"calls", "flagged", b"flagged", "flagged_unreviewed", b"flagged_unreviewed", "scored_calls", b"scored_calls"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScoreStats: _TypeAlias = ScoreStats  # noqa: Y015
+
+@_typing.final
+class AgentSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    code: _builtins.str
+    """As linked to the calls (the most recent call's link)."""
+    name: _builtins.str
+    @_builtins.property
+    def stats(self) -> Global___ScoreStats: ...
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        stats: Global___ScoreStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "code", b"code", "name", b"name", "stats", b"stats"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgentSummary: _TypeAlias = AgentSummary  # noqa: Y015
+
+@_typing.final
+class PeriodSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp:
+        """The bucket's first instant (UTC midnight; a Monday for weeks)."""
+
+    @_builtins.property
+    def stats(self) -> Global___ScoreStats: ...
+    def __init__(
+        self,
+        *,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        stats: Global___ScoreStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start", "stats", b"stats"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["start", b"start", "stats", b"stats"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PeriodSummary: _TypeAlias = PeriodSummary  # noqa: Y015
+
+@_typing.final
+class CallSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BY_STATUS_FIELD_NUMBER: _builtins.int
+    BY_SOURCE_FIELD_NUMBER: _builtins.int
+    TOTAL_CALLS_FIELD_NUMBER: _builtins.int
+    SCORE_HISTOGRAM_FIELD_NUMBER: _builtins.int
+    OVERALL_FIELD_NUMBER: _builtins.int
+    AGENTS_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    SCANNED_CALLS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
+    total_calls: _builtins.int
+    scanned_calls: _builtins.int
+    """The score statistics, agents and periods come from a scan of the newest
+    `scanned_calls` calls; `truncated` when more calls matched than the scan
+    reads (narrow the time range). The counts by status and source are exact.
+    """
+    truncated: _builtins.bool
+    @_builtins.property
+    def by_status(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusCount]:
+        """Every status and every source, zeros included; exact counts."""
+
+    @_builtins.property
+    def by_source(self) -> _containers.RepeatedCompositeFieldContainer[Global___SourceCount]: ...
+    @_builtins.property
+    def score_histogram(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoreBucket]:
+        """Ten buckets of ten points, 0 to 100, over the scored calls."""
+
+    @_builtins.property
+    def overall(self) -> Global___ScoreStats: ...
+    @_builtins.property
+    def agents(self) -> _containers.RepeatedCompositeFieldContainer[Global___AgentSummary]:
+        """Calls linked to an agent, per agent, most calls first."""
+
+    @_builtins.property
+    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___PeriodSummary]:
+        """Only when the request asked for a time bucket; oldest first."""
+
+    def __init__(
+        self,
+        *,
+        by_status: _abc.Iterable[Global___StatusCount] | None = ...,
+        by_source: _abc.Iterable[Global___SourceCount] | None = ...,
+        total_calls: _builtins.int = ...,
+        score_histogram: _abc.Iterable[Global___ScoreBucket] | None = ...,
+        overall: Global___ScoreStats | None = ...,
+        agents: _abc.Iterable[Global___AgentSummary] | None = ...,
+        periods: _abc.Iterable[Global___PeriodSummary] | None = ...,
+        scanned_calls: _builtins.int = ...,
+        truncated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["overall", b"overall"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "by_source", b"by_source", "by_status", b"by_status", "overall", b"overall", "periods", b"periods", "scanned_calls", b"scanned_calls", "score_histogram", b"score_histogram", "total_calls", b"total_calls", "truncated", b"truncated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallSummary: _TypeAlias = CallSummary  # noqa: Y015

@@ -49,6 +49,16 @@ class IngestStub:
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
                 _registered_method=True)
+        self.ReadAudio = channel.unary_stream(
+                '/callscope.v1.Ingest/ReadAudio',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.ReadAudioRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.AudioChunk.FromString,
+                _registered_method=True)
+        self.SummarizeCalls = channel.unary_unary(
+                '/callscope.v1.Ingest/SummarizeCalls',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.SummarizeCallsRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.CallSummary.FromString,
+                _registered_method=True)
         self.ListCalls = channel.unary_unary(
                 '/callscope.v1.Ingest/ListCalls',
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.ListCallsRequest.SerializeToString,
@@ -137,6 +147,25 @@ class IngestServicer:
     def ProcessCall(self, request, context):
         """Queues a PENDING call that was held because its campaign's auto-processing
         is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadAudio(self, request, context):
+        """Read models of the web UI's screens.
+        Streams a call's stored audio, or one byte range of it: the first message is
+        `info` (content type, total size, the range that follows), then `data` chunks.
+        NOT_FOUND when the call does not exist or keeps no audio (a DUPLICATE keeps
+        none); OUT_OF_RANGE when offset is at or past the end of the file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SummarizeCalls(self, request, context):
+        """Counts and score statistics of the calls a ListCalls filter selects (every
+        filter applies; paging fields are ignored): the dashboard and agent trends.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -247,6 +276,16 @@ def add_IngestServicer_to_server(servicer, server):
                     servicer.ProcessCall,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'ReadAudio': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadAudio,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.ReadAudioRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.AudioChunk.SerializeToString,
+            ),
+            'SummarizeCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeCalls,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.SummarizeCallsRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.CallSummary.SerializeToString,
             ),
             'ListCalls': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCalls,
@@ -390,6 +429,60 @@ class Ingest:
             '/callscope.v1.Ingest/ProcessCall',
             callscope_dot_v1_dot_ingest__pb2.ProcessCallRequest.SerializeToString,
             callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadAudio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/callscope.v1.Ingest/ReadAudio',
+            callscope_dot_v1_dot_ingest__pb2.ReadAudioRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.AudioChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizeCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/SummarizeCalls',
+            callscope_dot_v1_dot_ingest__pb2.SummarizeCallsRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.CallSummary.FromString,
             options,
             channel_credentials,
             insecure,

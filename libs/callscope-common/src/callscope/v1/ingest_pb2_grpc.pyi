@@ -46,6 +46,17 @@ class IngestStub:
     """Queues a PENDING call that was held because its campaign's auto-processing
     is off; FAILED_PRECONDITION when the call is not waiting to be processed.
     """
+    ReadAudio: _grpc.UnaryStreamMultiCallable[_ingest_pb2.ReadAudioRequest, _ingest_pb2.AudioChunk]
+    """Read models of the web UI's screens.
+    Streams a call's stored audio, or one byte range of it: the first message is
+    `info` (content type, total size, the range that follows), then `data` chunks.
+    NOT_FOUND when the call does not exist or keeps no audio (a DUPLICATE keeps
+    none); OUT_OF_RANGE when offset is at or past the end of the file.
+    """
+    SummarizeCalls: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.SummarizeCallsRequest, _ingest_pb2.CallSummary]
+    """Counts and score statistics of the calls a ListCalls filter selects (every
+    filter applies; paging fields are ignored): the dashboard and agent trends.
+    """
     ListCalls: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ListCallsRequest, _ingest_pb2.ListCallsResponse]
     """Call management. Every request names the organisation; another
     organisation's call is NOT_FOUND, never FORBIDDEN.
@@ -97,6 +108,17 @@ class IngestAsyncStub(IngestStub):
     ProcessCall: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ProcessCallRequest, _ingest_pb2.Call]  # type: ignore[assignment]
     """Queues a PENDING call that was held because its campaign's auto-processing
     is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+    """
+    ReadAudio: _aio.UnaryStreamMultiCallable[_ingest_pb2.ReadAudioRequest, _ingest_pb2.AudioChunk]  # type: ignore[assignment]
+    """Read models of the web UI's screens.
+    Streams a call's stored audio, or one byte range of it: the first message is
+    `info` (content type, total size, the range that follows), then `data` chunks.
+    NOT_FOUND when the call does not exist or keeps no audio (a DUPLICATE keeps
+    none); OUT_OF_RANGE when offset is at or past the end of the file.
+    """
+    SummarizeCalls: _aio.UnaryUnaryMultiCallable[_ingest_pb2.SummarizeCallsRequest, _ingest_pb2.CallSummary]  # type: ignore[assignment]
+    """Counts and score statistics of the calls a ListCalls filter selects (every
+    filter applies; paging fields are ignored): the dashboard and agent trends.
     """
     ListCalls: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ListCallsRequest, _ingest_pb2.ListCallsResponse]  # type: ignore[assignment]
     """Call management. Every request names the organisation; another
@@ -164,6 +186,29 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
         """Queues a PENDING call that was held because its campaign's auto-processing
         is off; FAILED_PRECONDITION when the call is not waiting to be processed.
+        """
+
+    @_abc_1.abstractmethod
+    def ReadAudio(
+        self,
+        request: _ingest_pb2.ReadAudioRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_ingest_pb2.AudioChunk], _abc.AsyncIterator[_ingest_pb2.AudioChunk]]:
+        """Read models of the web UI's screens.
+        Streams a call's stored audio, or one byte range of it: the first message is
+        `info` (content type, total size, the range that follows), then `data` chunks.
+        NOT_FOUND when the call does not exist or keeps no audio (a DUPLICATE keeps
+        none); OUT_OF_RANGE when offset is at or past the end of the file.
+        """
+
+    @_abc_1.abstractmethod
+    def SummarizeCalls(
+        self,
+        request: _ingest_pb2.SummarizeCallsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.CallSummary, _abc.Awaitable[_ingest_pb2.CallSummary]]:
+        """Counts and score statistics of the calls a ListCalls filter selects (every
+        filter applies; paging fields are ignored): the dashboard and agent trends.
         """
 
     @_abc_1.abstractmethod

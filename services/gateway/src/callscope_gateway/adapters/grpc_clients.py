@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
+import grpc
 from callscope.v1 import (
     analyses_pb2,
     analyses_pb2_grpc,
@@ -22,6 +24,8 @@ LOOKUP_TIMEOUT_S = 10.0
 UPLOAD_TIMEOUT_S = 3600.0
 # Creating or cancelling a job writes one document per file (up to 10 000).
 JOB_WRITE_TIMEOUT_S = 60.0
+# A summary counts and scans up to 100 000 calls.
+SUMMARY_TIMEOUT_S = 60.0
 
 
 class UploadProtocolError(RuntimeError):
@@ -39,6 +43,30 @@ def _expect(reply: object, kind: str) -> ingest_pb2.UploadCallReply:
         raise UploadProtocolError(f"ingest replied {reply!r} where '{kind}' was expected")
     assert isinstance(reply, ingest_pb2.UploadCallReply)
     return reply
+
+
+class AudioStream:
+    """A recording on its way from ingest: its `info`, then its bytes."""
+
+    def __init__(self, info: ingest_pb2.AudioInfo, call: Any) -> None:
+        self.info = info
+        self._call = call
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The range's bytes as ingest sends them; the stream is cancelled when left early."""
+        try:
+            while True:
+                message = await self._call.read()
+                if message is grpc.aio.EOF:
+                    return
+                assert isinstance(message, ingest_pb2.AudioChunk)
+                yield message.data
+        finally:
+            self._call.cancel()
+
+    def close(self) -> None:
+        """Stops the stream (the client went away before reading it)."""
+        self._call.cancel()
 
 
 class PeerClients:
@@ -106,6 +134,34 @@ class PeerClients:
             request, timeout=LOOKUP_TIMEOUT_S
         )
         return page
+
+    async def summarize_calls(
+        self, request: ingest_pb2.SummarizeCallsRequest
+    ) -> ingest_pb2.CallSummary:
+        """Counts and score statistics of the calls a ListCalls filter selects."""
+        summary: ingest_pb2.CallSummary = await self._ingest.SummarizeCalls(
+            request, timeout=SUMMARY_TIMEOUT_S
+        )
+        return summary
+
+    async def open_audio(self, org_id: str, call_id: str, offset: int, length: int) -> AudioStream:
+        """Starts streaming a byte range of a call's recording (length 0: to the end).
+
+        The peer's refusal (NOT_FOUND, OUT_OF_RANGE) is raised here, before any byte is
+        sent to the client, so the route can still answer with a proper status.
+        """
+        request = ingest_pb2.ReadAudioRequest(
+            org_id=org_id, call_id=call_id, offset=offset, length=length
+        )
+        call = self._ingest.ReadAudio(request, timeout=UPLOAD_TIMEOUT_S)
+        try:
+            first = await call.read()
+            if not isinstance(first, ingest_pb2.AudioChunk) or first.WhichOneof("part") != "info":
+                raise UploadProtocolError(f"ingest began an audio stream with {first!r}")
+        except BaseException:
+            call.cancel()
+            raise
+        return AudioStream(first.info, call)
 
     async def update_call_metadata(
         self, request: ingest_pb2.UpdateCallMetadataRequest

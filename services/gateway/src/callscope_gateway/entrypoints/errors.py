@@ -56,6 +56,8 @@ HTTP_STATUS = {
     "job_cancelled": 409,
     "item_already_uploaded": 409,
     "job_finished": 409,
+    # A Range header none of whose bytes exist (call audio).
+    "range_not_satisfiable": 416,
     "rate_limited": 429,
     "service_unavailable": 503,
 }

@@ -23,6 +23,7 @@ from callscope_gateway.entrypoints.routes import (
     calls,
     campaigns,
     checks,
+    dashboard,
     sftp,
     users,
 )
@@ -94,6 +95,7 @@ def create_app(context: ApiContext) -> FastAPI:
         api_keys.router,
         agents.router,
         sftp.router,
+        dashboard.router,
     ):
         app.include_router(router)
     app.add_exception_handler(GatewayError, _gateway_error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -11,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from callscope_ingest.domain.call_queries import CallQuery, FlagFilter, PageCursor
+from callscope_ingest.domain.call_summary import AgentKey, SummaryRow
 from callscope_ingest.domain.calls import (
     AgentLink,
     AgentLinkMethod,
@@ -130,6 +132,27 @@ class MongoCallStore:
         last = calls[-1]
         return calls, PageCursor(last.created_at, last.id)
 
+    async def count(self, query: CallQuery) -> int:
+        """How many calls match the query's filters (its page fields are ignored)."""
+        unpaged = dataclasses.replace(query, after=None)
+        return await self._calls.count_documents(_filter(unpaged))
+
+    async def summary_rows(self, query: CallQuery, limit: int) -> AsyncIterator[SummaryRow]:
+        """A projection scan, newest first, read in batches.
+
+        Aggregation stays in Python (domain/call_summary.py): FerretDB 1.x lacks several
+        $group accumulators, and summing in one pass keeps memory to one batch.
+        """
+        unpaged = dataclasses.replace(query, after=None)
+        cursor = (
+            self._calls.find(_filter(unpaged), _SUMMARY_PROJECTION)
+            .sort([("created_at", -1), ("_id", -1)])
+            .limit(limit)
+            .batch_size(_SUMMARY_BATCH)
+        )
+        async for document in cursor:
+            yield _summary_row(document)
+
     async def update_details(
         self, call_id: str, metadata: CallMetadata, agent: AgentLink | None, at: dt.datetime
     ) -> None:
@@ -220,6 +243,23 @@ def _filter(query: CallQuery) -> Document:
             }
         )
     return {"$and": conditions}
+
+
+# Only what a summary reads: whole subdocuments, as FerretDB 1.x projects them reliably.
+_SUMMARY_PROJECTION = {"_id": 0, "created_at": 1, "result": 1, "agent": 1, "review": 1}
+_SUMMARY_BATCH = 1000
+
+
+def _summary_row(document: Document) -> SummaryRow:
+    result = document.get("result")
+    agent = document.get("agent")
+    return SummaryRow(
+        created_at=document["created_at"],
+        score=float(result["score"]) if result else None,
+        flagged=bool(result["flagged"]) if result else False,
+        agent=AgentKey(agent["agent_id"], agent["code"], agent["name"]) if agent else None,
+        reviewed=bool(document.get("review")),
+    )
 
 
 def _to_document(call: Call) -> Document:

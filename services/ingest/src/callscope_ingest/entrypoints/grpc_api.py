@@ -23,7 +23,7 @@ from callscope_ingest.domain.errors import (
 )
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
-from callscope_ingest.entrypoints import job_rpc
+from callscope_ingest.entrypoints import job_rpc, read_model_rpc
 from callscope_ingest.entrypoints.call_rpc import REJECTION_CODE_KEY, answer, call_query
 from callscope_ingest.job_handlers import ItemUpload
 
@@ -170,6 +170,26 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
             raise AssertionError("unreachable: abort raises") from None
         return call_to_proto(call)
+
+    async def ReadAudio(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.ReadAudioRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.ReadAudioRequest, ingest_pb2.AudioChunk],
+    ) -> AsyncIterator[ingest_pb2.AudioChunk]:
+        """The call's recording, or a byte range of it, in chunks after an `info` message."""
+        # grpc.aio serves a streaming method only if it is an async generator function.
+        async for chunk in read_model_rpc.read_audio(
+            request, context, calls=self._ports.calls, audio=self._ports.audio
+        ):
+            yield chunk
+
+    async def SummarizeCalls(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.SummarizeCallsRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.SummarizeCallsRequest, ingest_pb2.CallSummary],
+    ) -> ingest_pb2.CallSummary:
+        """Counts and score statistics of the calls a ListCalls filter selects."""
+        return await read_model_rpc.summarize_calls(request, context, calls=self._ports.calls)
 
     async def ListCalls(  # noqa: N802 - gRPC method name
         self,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import grpc
 from callscope.v1 import common_pb2, ingest_pb2
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -19,6 +19,7 @@ from callscope_gateway.adapters.multipart import (
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.api_keys import ApiKeyScope
 from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.entrypoints.audio_stream import AUDIO_RESPONSES, audio_response
 from callscope_gateway.entrypoints.context import ApiContext, Context
 from callscope_gateway.entrypoints.errors import from_rpc
 from callscope_gateway.entrypoints.principal import allowed
@@ -166,6 +167,19 @@ async def compare_analyses(
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, "one of these analysis versions does not exist") from error
     return analysis_diff_view(diff)
+
+
+@router.get("/{call_id}/audio", response_class=Response, responses=AUDIO_RESPONSES)
+async def get_audio(
+    call_id: str,
+    principal: Viewer,
+    context: Context,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
+) -> Response:
+    """The call's recording for playback: whole, or the one byte range `Range` asks for."""
+    call = await scoped_call(call_id, principal, context)
+    return await audio_response(call, range_header, if_range, principal.org_id, context)
 
 
 async def scoped_call(call_id: str, principal: Principal, context: ApiContext) -> ingest_pb2.Call:
