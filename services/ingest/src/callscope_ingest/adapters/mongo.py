@@ -243,6 +243,8 @@ def _filter(query: CallQuery) -> Document:
             }
         )
     return {"$and": conditions}
+    if query.campaign_ids:
+        conditions.append({"campaign_id": {"$in": sorted(query.campaign_ids)}})
 
 
 # Only what a summary reads: whole subdocuments, as FerretDB 1.x projects them reliably.

@@ -46,6 +46,8 @@ class CallQuery:
     flagged: FlagFilter = FlagFilter.ANY
     job_id: str = ""
     page_size: int = DEFAULT_PAGE_SIZE
+    # Not empty: only these campaigns (the caller's scope); narrows campaign_id.
+    campaign_ids: frozenset[str] = field(default_factory=frozenset)
     after: PageCursor | None = None
 
 
