@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response as StarletteResponse
 
 from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.entrypoints import openapi
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
 from callscope_gateway.entrypoints.routes import (
@@ -101,6 +102,7 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    openapi.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -58,3 +58,9 @@ def flag_filter(flagged: bool | None) -> ingest_pb2.FlagFilter.ValueType:
         if flagged
         else (ingest_pb2.FlagFilter.FLAG_FILTER_NOT_FLAGGED)
     )
+
+
+# The largest values the peers' protobuf int32 and int64 fields carry: a larger number in a
+# request is refused with a 422 that names it, instead of failing the conversion (a 500).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1

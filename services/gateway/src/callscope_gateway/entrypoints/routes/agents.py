@@ -17,7 +17,9 @@ from callscope_gateway.domain.agents import (
 )
 from callscope_gateway.entrypoints.access_views import agent_view
 from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.errors import AUTH_ERRORS, error_responses
 from callscope_gateway.entrypoints.principal import allowed
+from callscope_gateway.entrypoints.schemas import Agent, AgentList
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_AGENTS))]
 AgentManager = Annotated[Principal, Depends(allowed(Permission.MANAGE_AGENTS))]
@@ -26,6 +28,8 @@ AgentManager = Annotated[Principal, Depends(allowed(Permission.MANAGE_AGENTS))]
 MAX_CAMPAIGNS_PER_AGENT = 500
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+
+_ERRORS = (*AUTH_ERRORS, "invalid_request")
 
 
 class NewAgent(BaseModel):
@@ -75,7 +79,12 @@ class AgentChange(BaseModel):
         return validate_agent_code(value)
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=Agent,
+    responses=error_responses(*_ERRORS, "unknown_campaign", "agent_code_taken"),
+)
 async def create_agent(body: NewAgent, principal: AgentManager, context: Context) -> dict[str, Any]:
     """Creates an agent; 409 when the code (in any case) exists in the organisation."""
     agent = await directory_handlers.create_agent(
@@ -88,7 +97,7 @@ async def create_agent(body: NewAgent, principal: AgentManager, context: Context
     return agent_view(agent)
 
 
-@router.get("")
+@router.get("", response_model=AgentList, responses=error_responses(*_ERRORS, "not_found"))
 async def list_agents(
     principal: Viewer, context: Context, campaign_id: str | None = None
 ) -> dict[str, Any]:
@@ -99,14 +108,20 @@ async def list_agents(
     return {"agents": [agent_view(agent) for agent in agents]}
 
 
-@router.get("/{agent_id}")
+@router.get("/{agent_id}", response_model=Agent, responses=error_responses(*_ERRORS, "not_found"))
 async def get_agent(agent_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
     """One agent of the organisation."""
     agent = await directory_handlers.get_agent(principal, agent_id, directory=context.directory)
     return agent_view(agent)
 
 
-@router.patch("/{agent_id}")
+@router.patch(
+    "/{agent_id}",
+    response_model=Agent,
+    responses=error_responses(
+        *_ERRORS, "not_found", "invalid_field", "unknown_campaign", "agent_code_taken"
+    ),
+)
 async def update_agent(
     agent_id: str, body: AgentChange, principal: AgentManager, context: Context
 ) -> dict[str, Any]:

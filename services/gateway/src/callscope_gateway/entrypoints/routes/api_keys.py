@@ -13,11 +13,15 @@ from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.rate_limit import MAX_RATE_LIMIT_PER_MINUTE, MIN_RATE_LIMIT_PER_MINUTE
 from callscope_gateway.entrypoints.access_views import api_key_view
 from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.errors import AUTH_ERRORS, error_responses
 from callscope_gateway.entrypoints.principal import allowed
+from callscope_gateway.entrypoints.schemas import ApiKeyList, NewApiKey
 
 KeyManager = Annotated[Principal, Depends(allowed(Permission.MANAGE_API_KEYS))]
 
 router = APIRouter(prefix="/api/v1", tags=["api keys"])
+
+_ERRORS = error_responses(*AUTH_ERRORS, "invalid_request", "not_found")
 
 
 class NewApiKeyRequest(BaseModel):
@@ -31,7 +35,12 @@ class NewApiKeyRequest(BaseModel):
     )
 
 
-@router.post("/campaigns/{campaign_id}/api-keys", status_code=201)
+@router.post(
+    "/campaigns/{campaign_id}/api-keys",
+    status_code=201,
+    response_model=NewApiKey,
+    responses=_ERRORS,
+)
 async def create_api_key(
     campaign_id: str,
     principal: KeyManager,
@@ -59,7 +68,7 @@ async def create_api_key(
     }
 
 
-@router.get("/campaigns/{campaign_id}/api-keys")
+@router.get("/campaigns/{campaign_id}/api-keys", response_model=ApiKeyList, responses=_ERRORS)
 async def list_api_keys(
     campaign_id: str, principal: KeyManager, context: Context
 ) -> dict[str, Any]:
@@ -68,7 +77,7 @@ async def list_api_keys(
     return {"api_keys": [api_key_view(key) for key in keys]}
 
 
-@router.delete("/api-keys/{key_id}", status_code=204)
+@router.delete("/api-keys/{key_id}", status_code=204, response_class=Response, responses=_ERRORS)
 async def revoke_api_key(key_id: str, principal: KeyManager, context: Context) -> Response:
     """Revokes a key at once; revoking it again changes nothing."""
     await access_handlers.revoke_api_key(

@@ -20,7 +20,9 @@ from callscope_gateway.domain.sessions import csrf_token_for
 from callscope_gateway.domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from callscope_gateway.entrypoints.access_views import iso_time, user_view
 from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.errors import error_responses
 from callscope_gateway.entrypoints.principal import SESSION_COOKIE, SessionToken
+from callscope_gateway.entrypoints.schemas import LoginAnswer, SessionInfo
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -40,7 +42,12 @@ def _is_tls(request: Request) -> bool:
     return request.url.scheme == "https" or forwarded == "https"
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    response_model=LoginAnswer,
+    responses=error_responses("invalid_credentials"),
+    openapi_extra={"security": []},
+)
 async def login(
     body: LoginRequest, request: Request, response: Response, context: Context
 ) -> dict[str, Any]:
@@ -72,7 +79,12 @@ async def login(
     }
 
 
-@router.post("/logout", status_code=204)
+@router.post(
+    "/logout",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses("not_authenticated", "csrf_failed"),
+)
 async def logout(token: SessionToken, context: Context) -> Response:
     """Ends the session; its token answers 401 from then on, and the cookie is cleared."""
     await access_handlers.logout(token, sessions=context.sessions)
@@ -81,7 +93,7 @@ async def logout(token: SessionToken, context: Context) -> Response:
     return response
 
 
-@router.get("/me")
+@router.get("/me", response_model=SessionInfo, responses=error_responses("not_authenticated"))
 async def me(token: SessionToken, context: Context) -> dict[str, Any]:
     """The signed-in user (role as stored now) and when the session expires."""
     found = await access_handlers.session_for_token(

@@ -21,13 +21,26 @@ from callscope_gateway.domain.api_keys import ApiKeyScope
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.audio_stream import AUDIO_RESPONSES, audio_response
 from callscope_gateway.entrypoints.context import ApiContext, Context
-from callscope_gateway.entrypoints.errors import from_rpc
+from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.principal import allowed
 from callscope_gateway.entrypoints.query_params import (
+    INT32_MAX,
     enum_value,
     flag_filter,
     split,
     time_bound,
+)
+from callscope_gateway.entrypoints.schemas import (
+    Analysis,
+    AnalysisDiff,
+    AnalysisHistory,
+    Call,
+    CallPage,
+    DuplicateUpload,
+    Transcript,
+    UploadAccepted,
+    multipart_body,
+    with_duplicate,
 )
 from callscope_gateway.entrypoints.views import (
     analysis_diff_view,
@@ -42,12 +55,56 @@ Uploader = Annotated[Principal, Depends(allowed(Permission.UPLOAD_CALLS))]
 Manager = Annotated[Principal, Depends(allowed(Permission.MANAGE_CALLS))]
 
 # A stored version number; 0 asks for the latest.
-Version = Annotated[int, Query(ge=0)]
+Version = Annotated[int, Query(ge=0, le=INT32_MAX)]
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 
+# Ingest's refusals of an upload's file and form (domain/errors.py's RejectionCode there).
+UPLOAD_REJECTIONS = (
+    "missing_file",
+    "malformed_form",
+    "one_file_per_request",
+    "upload_interrupted",
+    "empty_file",
+    "file_too_large",
+    "unsupported_format",
+    "no_audio_stream",
+    "corrupted_audio",
+    "too_short",
+    "too_long",
+    "too_many_channels",
+    "invalid_metadata",
+)
+# What any route reading one call can answer: the call may not exist (or be out of scope).
+_CALL_ERRORS = (*COMMON_ERRORS, "not_found")
 
-@router.post("/upload", status_code=201, response_model=None)
+_UPLOAD_FORM = multipart_body(
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "the recording (MP3, WAV, M4A, ...); metadata fields may come "
+            "before or after it",
+        },
+        "campaign_id": {
+            "type": "string",
+            "description": "optional; must be the API key's own campaign",
+        },
+        **{name: {"type": "string"} for name in handlers.METADATA_FIELDS},
+    },
+    required=("file",),
+)
+
+
+@router.post(
+    "/upload",
+    status_code=201,
+    response_model=UploadAccepted,
+    responses=with_duplicate(
+        error_responses(*COMMON_ERRORS, "wrong_campaign", *UPLOAD_REJECTIONS), DuplicateUpload
+    ),
+    openapi_extra={**_UPLOAD_FORM, "security": [{"ApiKeyAuth": []}]},
+)
 async def upload_call(
     request: Request, principal: Uploader, context: Context
 ) -> dict[str, Any] | JSONResponse:
@@ -93,14 +150,19 @@ def content_length(request: Request) -> int:
     return int(value) if value.isdigit() else 0
 
 
-@router.get("/{call_id}")
+@router.get("/{call_id}", response_model=Call, responses=error_responses(*_CALL_ERRORS))
 async def get_call(call_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
     """A call's status, source, metadata, score, flag and reasons."""
     call = await scoped_call(call_id, principal, context)
     return call_view(call)
 
 
-@router.post("/{call_id}/process", status_code=202)
+@router.post(
+    "/{call_id}/process",
+    status_code=202,
+    response_model=Call,
+    responses=error_responses(*_CALL_ERRORS, "not_processable", "conflict"),
+)
 async def process_call(call_id: str, principal: Manager, context: Context) -> dict[str, Any]:
     """Sends a call held by a campaign without auto-processing into the pipeline."""
     await scoped_call(call_id, principal, context)
@@ -113,7 +175,9 @@ async def process_call(call_id: str, principal: Manager, context: Context) -> di
     return call_view(call)
 
 
-@router.get("/{call_id}/transcript")
+@router.get(
+    "/{call_id}/transcript", response_model=Transcript, responses=error_responses(*_CALL_ERRORS)
+)
 async def get_transcript(
     call_id: str, principal: Viewer, context: Context, version: Version = 0
 ) -> dict[str, Any]:
@@ -126,7 +190,9 @@ async def get_transcript(
     return transcript_view(transcript)
 
 
-@router.get("/{call_id}/analysis")
+@router.get(
+    "/{call_id}/analysis", response_model=Analysis, responses=error_responses(*_CALL_ERRORS)
+)
 async def get_analysis(
     call_id: str, principal: Viewer, context: Context, version: Version = 0
 ) -> dict[str, Any]:
@@ -139,7 +205,9 @@ async def get_analysis(
     return analysis_view(analysis)
 
 
-@router.get("/{call_id}/analyses")
+@router.get(
+    "/{call_id}/analyses", response_model=AnalysisHistory, responses=error_responses(*_CALL_ERRORS)
+)
 async def list_analyses(call_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
     """The call's analysis history, newest first: each version's score, flag and evaluator."""
     await scoped_call(call_id, principal, context)
@@ -150,13 +218,17 @@ async def list_analyses(call_id: str, principal: Viewer, context: Context) -> di
     return {"analyses": [analysis_summary_view(summary) for summary in response.analyses]}
 
 
-@router.get("/{call_id}/analyses/diff")
+@router.get(
+    "/{call_id}/analyses/diff",
+    response_model=AnalysisDiff,
+    responses=error_responses(*_CALL_ERRORS),
+)
 async def compare_analyses(
     call_id: str,
     principal: Viewer,
     context: Context,
-    from_version: Annotated[int, Query(alias="from", ge=1)],
-    to_version: Annotated[int, Query(alias="to", ge=0)] = 0,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=INT32_MAX)],
+    to_version: Annotated[int, Query(alias="to", ge=0, le=INT32_MAX)] = 0,
 ) -> dict[str, Any]:
     """Which checks changed from one analysis version to another (`to` 0: the latest)."""
     await scoped_call(call_id, principal, context)
@@ -220,7 +292,7 @@ class SpeakerSwap(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    transcript_version: int = Field(default=0, ge=0)
+    transcript_version: int = Field(default=0, ge=0, le=INT32_MAX)
 
 
 class AnalysisRun(BaseModel):
@@ -229,11 +301,13 @@ class AnalysisRun(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    transcript_version: int = Field(default=0, ge=0)
+    transcript_version: int = Field(default=0, ge=0, le=INT32_MAX)
     batch: StrictBool = False
 
 
-@router.get("")
+@router.get(
+    "", response_model=CallPage, responses=error_responses(*COMMON_ERRORS, "wrong_campaign")
+)
 async def list_calls(  # one keyword parameter per filter of the guide's call list
     *,
     principal: Viewer,
@@ -279,7 +353,13 @@ async def list_calls(  # one keyword parameter per filter of the guide's call li
     }
 
 
-@router.patch("/{call_id}")
+@router.patch(
+    "/{call_id}",
+    response_model=Call,
+    responses=error_responses(
+        *_CALL_ERRORS, "invalid_metadata", "duplicate_metadata", "call_in_progress", "conflict"
+    ),
+)
 async def edit_metadata(
     call_id: str, changes: MetadataChanges, principal: Manager, context: Context
 ) -> dict[str, Any]:
@@ -301,7 +381,13 @@ async def edit_metadata(
     return call_view(call)
 
 
-@router.put("/{call_id}/agent")
+@router.put(
+    "/{call_id}/agent",
+    response_model=Call,
+    responses=error_responses(
+        *_CALL_ERRORS, "unknown_agent", "agent_not_in_campaign", "call_in_progress", "conflict"
+    ),
+)
 async def link_agent(
     call_id: str, choice: AgentChoice, principal: Manager, context: Context
 ) -> dict[str, Any]:
@@ -314,7 +400,11 @@ async def link_agent(
     return call_view(call)
 
 
-@router.delete("/{call_id}/agent")
+@router.delete(
+    "/{call_id}/agent",
+    response_model=Call,
+    responses=error_responses(*_CALL_ERRORS, "call_in_progress", "conflict"),
+)
 async def unlink_agent(call_id: str, principal: Manager, context: Context) -> dict[str, Any]:
     """Removes the call's agent link."""
     await scoped_call(call_id, principal, context)
@@ -325,7 +415,12 @@ async def unlink_agent(call_id: str, principal: Manager, context: Context) -> di
     return call_view(call)
 
 
-@router.delete("/{call_id}", status_code=204)
+@router.delete(
+    "/{call_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(*_CALL_ERRORS, "call_in_progress", "conflict"),
+)
 async def delete_call(call_id: str, principal: Manager, context: Context) -> Response:
     """Deletes the call, its audio, and (through `calls.deleted`) its transcripts and analyses."""
     await scoped_call(call_id, principal, context)
@@ -336,7 +431,12 @@ async def delete_call(call_id: str, principal: Manager, context: Context) -> Res
     return Response(status_code=204)
 
 
-@router.post("/{call_id}/rerun-transcription", status_code=202)
+@router.post(
+    "/{call_id}/rerun-transcription",
+    status_code=202,
+    response_model=Call,
+    responses=error_responses(*_CALL_ERRORS, "not_rerunnable", "call_in_progress", "conflict"),
+)
 async def rerun_transcription(call_id: str, principal: Manager, context: Context) -> dict[str, Any]:
     """Transcribes a completed or failed call again; a new version, the old ones kept."""
     await scoped_call(call_id, principal, context)
@@ -347,7 +447,19 @@ async def rerun_transcription(call_id: str, principal: Manager, context: Context
     return call_view(call)
 
 
-@router.post("/{call_id}/swap-speakers", status_code=202)
+@router.post(
+    "/{call_id}/swap-speakers",
+    status_code=202,
+    response_model=Call,
+    responses=error_responses(
+        *_CALL_ERRORS,
+        "unknown_transcript_version",
+        "no_transcript",
+        "not_rerunnable",
+        "call_in_progress",
+        "conflict",
+    ),
+)
 async def swap_speakers(
     call_id: str,
     principal: Manager,
@@ -384,7 +496,14 @@ async def _require_transcript_version(
         raise from_rpc(error) from error
 
 
-@router.post("/{call_id}/run-analysis", status_code=202)
+@router.post(
+    "/{call_id}/run-analysis",
+    status_code=202,
+    response_model=Call,
+    responses=error_responses(
+        *_CALL_ERRORS, "no_transcript", "not_rerunnable", "call_in_progress", "conflict"
+    ),
+)
 async def run_analysis(
     call_id: str,
     principal: Manager,

@@ -36,7 +36,10 @@ from callscope_gateway.domain.sftp_settings import (
 )
 from callscope_gateway.entrypoints.access_views import campaign_summary_view, campaign_view
 from callscope_gateway.entrypoints.context import ApiContext, Context
+from callscope_gateway.entrypoints.errors import AUTH_ERRORS, error_responses
 from callscope_gateway.entrypoints.principal import allowed
+from callscope_gateway.entrypoints.schemas import Campaign as CampaignModel
+from callscope_gateway.entrypoints.schemas import CampaignList
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CAMPAIGNS))]
 Configurer = Annotated[Principal, Depends(allowed(Permission.CONFIGURE_CAMPAIGNS))]
@@ -48,6 +51,8 @@ SettingsChanger = Annotated[
 ]
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+
+_ERRORS = (*AUTH_ERRORS, "invalid_request")
 
 
 class NewCampaign(BaseModel):
@@ -229,14 +234,14 @@ async def _view(campaign: Campaign, principal: Principal, context: ApiContext) -
     return campaign_view(campaign, folder)
 
 
-@router.get("")
+@router.get("", response_model=CampaignList, responses=error_responses(*_ERRORS))
 async def list_campaigns(principal: Viewer, context: Context) -> dict[str, Any]:
     """The organisation's campaigns (an API key: its own campaign only)."""
     campaigns = await directory_handlers.list_campaigns(principal, directory=context.directory)
     return {"campaigns": [campaign_summary_view(campaign) for campaign in campaigns]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CampaignModel, responses=error_responses(*_ERRORS))
 async def create_campaign(
     body: NewCampaign, principal: Configurer, context: Context
 ) -> dict[str, Any]:
@@ -252,7 +257,9 @@ async def create_campaign(
     return await _view(campaign, principal, context)
 
 
-@router.get("/{campaign_id}")
+@router.get(
+    "/{campaign_id}", response_model=CampaignModel, responses=error_responses(*_ERRORS, "not_found")
+)
 async def get_campaign(campaign_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
     """A campaign's settings (SFTP ones with their upload path) and checks."""
     campaign = await directory_handlers.get_campaign(
@@ -261,7 +268,13 @@ async def get_campaign(campaign_id: str, principal: Viewer, context: Context) ->
     return await _view(campaign, principal, context)
 
 
-@router.patch("/{campaign_id}")
+@router.patch(
+    "/{campaign_id}",
+    response_model=CampaignModel,
+    responses=error_responses(
+        *_ERRORS, "not_found", "invalid_field", "folder_slug_taken", "conflict"
+    ),
+)
 async def update_campaign(
     campaign_id: str, body: CampaignSettingsChange, principal: SettingsChanger, context: Context
 ) -> dict[str, Any]:

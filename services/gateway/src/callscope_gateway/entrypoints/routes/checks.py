@@ -21,12 +21,18 @@ from callscope_gateway.domain.checks import (
 )
 from callscope_gateway.entrypoints.access_views import check_view
 from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.errors import AUTH_ERRORS, error_responses
 from callscope_gateway.entrypoints.principal import allowed
+from callscope_gateway.entrypoints.schemas import Check, CheckList
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CAMPAIGNS))]
 Configurer = Annotated[Principal, Depends(allowed(Permission.CONFIGURE_CAMPAIGNS))]
 
 router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}/checks", tags=["checks"])
+
+# The campaign (or check) may not exist; a change may meet someone else's.
+_READ_ERRORS = (*AUTH_ERRORS, "invalid_request", "not_found")
+_WRITE_ERRORS = (*_READ_ERRORS, "invalid_field", "conflict")
 
 
 class NewCheck(BaseModel):
@@ -85,14 +91,14 @@ class CheckOrder(BaseModel):
     check_ids: list[StrictStr]
 
 
-@router.get("")
+@router.get("", response_model=CheckList, responses=error_responses(*_READ_ERRORS))
 async def list_checks(campaign_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
     """The campaign's checks in order."""
     checks = await checks_handlers.list_checks(principal, campaign_id, directory=context.directory)
     return {"checks": [check_view(check) for check in checks]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Check, responses=error_responses(*_WRITE_ERRORS))
 async def add_check(
     campaign_id: str, body: NewCheck, principal: Configurer, context: Context
 ) -> dict[str, Any]:
@@ -103,7 +109,7 @@ async def add_check(
     return check_view(check)
 
 
-@router.put("/order")
+@router.put("/order", response_model=CheckList, responses=error_responses(*_WRITE_ERRORS))
 async def reorder_checks(
     campaign_id: str, body: CheckOrder, principal: Configurer, context: Context
 ) -> dict[str, Any]:
@@ -114,7 +120,7 @@ async def reorder_checks(
     return {"checks": [check_view(check) for check in checks]}
 
 
-@router.get("/{check_id}")
+@router.get("/{check_id}", response_model=Check, responses=error_responses(*_READ_ERRORS))
 async def get_check(
     campaign_id: str, check_id: str, principal: Viewer, context: Context
 ) -> dict[str, Any]:
@@ -125,7 +131,7 @@ async def get_check(
     return check_view(check)
 
 
-@router.patch("/{check_id}")
+@router.patch("/{check_id}", response_model=Check, responses=error_responses(*_WRITE_ERRORS))
 async def update_check(
     campaign_id: str, check_id: str, body: CheckChange, principal: Configurer, context: Context
 ) -> dict[str, Any]:
@@ -136,7 +142,12 @@ async def update_check(
     return check_view(check)
 
 
-@router.delete("/{check_id}", status_code=204)
+@router.delete(
+    "/{check_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(*_READ_ERRORS, "conflict"),
+)
 async def delete_check(
     campaign_id: str, check_id: str, principal: Configurer, context: Context
 ) -> Response:

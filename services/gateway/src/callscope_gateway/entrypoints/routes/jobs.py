@@ -30,10 +30,22 @@ from callscope_gateway.adapters.multipart import (
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import ApiContext, Context
-from callscope_gateway.entrypoints.errors import from_rpc
+from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.job_views import item_view, job_view, preview_view
 from callscope_gateway.entrypoints.principal import allowed
-from callscope_gateway.entrypoints.routes.calls import content_length
+from callscope_gateway.entrypoints.query_params import INT64_MAX
+from callscope_gateway.entrypoints.routes.calls import UPLOAD_REJECTIONS, content_length
+from callscope_gateway.entrypoints.schemas import (
+    BulkJobCreated,
+    BulkPreview,
+    DuplicateItemUpload,
+    ItemUploaded,
+    Job,
+    JobPage,
+    binary_body,
+    multipart_body,
+    with_duplicate,
+)
 from callscope_gateway.handlers import UPLOAD_CHUNK_BYTES
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CALLS))]
@@ -50,6 +62,35 @@ MAX_BATCH_ENTRIES = 1_000
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
+# A campaign or job that does not exist (or is out of the principal's scope).
+_SCOPED_ERRORS = (*COMMON_ERRORS, "not_found")
+# Refusals of a bulk upload's form and CSV.
+_BULK_ERRORS = (
+    *_SCOPED_ERRORS,
+    "missing_file",
+    "malformed_form",
+    "one_file_per_request",
+    "too_many_files",
+    "csv_too_large",
+    "invalid_csv",
+    "invalid_metadata",
+)
+_BULK_FORM = multipart_body(
+    {
+        "csv": {
+            "type": "string",
+            "format": "binary",
+            "description": "the CSV: one row per audio file, with its file name and metadata",
+        },
+        "file_name": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the selected audio files' names, one field each",
+        },
+    },
+    required=("csv",),
+)
+
 
 class BatchFile(BaseModel):
     """A file the user selected for a multi-file upload."""
@@ -57,7 +98,7 @@ class BatchFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file_name: str = Field(min_length=1, max_length=1024)
-    size_bytes: int = Field(default=0, ge=0)
+    size_bytes: int = Field(default=0, ge=0, le=INT64_MAX)
 
 
 class BatchMetadata(BaseModel):
@@ -86,7 +127,12 @@ class UploadBatch(BaseModel):
 # -- creating jobs ---------------------------------------------------------------------------
 
 
-@router.post("/campaigns/{campaign_id}/bulk-uploads/preview")
+@router.post(
+    "/campaigns/{campaign_id}/bulk-uploads/preview",
+    response_model=BulkPreview,
+    responses=error_responses(*_BULK_ERRORS),
+    openapi_extra=_BULK_FORM,
+)
 async def preview_bulk_upload(
     campaign_id: str, request: Request, principal: Uploader, context: Context
 ) -> dict[str, Any]:
@@ -107,7 +153,13 @@ async def preview_bulk_upload(
     return preview_view(preview)
 
 
-@router.post("/campaigns/{campaign_id}/bulk-jobs", status_code=201)
+@router.post(
+    "/campaigns/{campaign_id}/bulk-jobs",
+    status_code=201,
+    response_model=BulkJobCreated,
+    responses=error_responses(*_BULK_ERRORS),
+    openapi_extra=_BULK_FORM,
+)
 async def create_bulk_job(
     campaign_id: str, request: Request, principal: Uploader, context: Context
 ) -> dict[str, Any]:
@@ -127,7 +179,12 @@ async def create_bulk_job(
     return {"job": job_view(created.job), "preview": preview_view(created.preview)}
 
 
-@router.post("/campaigns/{campaign_id}/upload-batches", status_code=201)
+@router.post(
+    "/campaigns/{campaign_id}/upload-batches",
+    status_code=201,
+    response_model=Job,
+    responses=error_responses(*_SCOPED_ERRORS, "too_many_files", "invalid_metadata"),
+)
 async def create_upload_batch(
     campaign_id: str, batch: UploadBatch, principal: Uploader, context: Context
 ) -> dict[str, Any]:
@@ -161,7 +218,22 @@ async def _create_job(
 # -- uploading a job's files -----------------------------------------------------------------
 
 
-@router.put("/jobs/{job_id}/items/{item_id}/file", status_code=201, response_model=None)
+@router.put(
+    "/jobs/{job_id}/items/{item_id}/file",
+    status_code=201,
+    response_model=ItemUploaded,
+    responses=with_duplicate(
+        error_responses(
+            *_SCOPED_ERRORS,
+            *UPLOAD_REJECTIONS,
+            "job_cancelled",
+            "job_finished",
+            "item_already_uploaded",
+        ),
+        DuplicateItemUpload,
+    ),
+    openapi_extra=binary_body("the file's bytes, as they are (not a multipart form)"),
+)
 async def upload_item_file(
     job_id: str, item_id: str, request: Request, principal: Uploader, context: Context
 ) -> dict[str, Any] | JSONResponse:
@@ -252,7 +324,11 @@ def _uploaded_item(
 # -- reading and cancelling ------------------------------------------------------------------
 
 
-@router.get("/campaigns/{campaign_id}/jobs")
+@router.get(
+    "/campaigns/{campaign_id}/jobs",
+    response_model=JobPage,
+    responses=error_responses(*_SCOPED_ERRORS),
+)
 async def list_jobs(
     campaign_id: str,
     principal: Viewer,
@@ -279,13 +355,17 @@ async def list_jobs(
     }
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=Job, responses=error_responses(*_SCOPED_ERRORS))
 async def get_job(job_id: str, principal: Viewer, context: Context) -> dict[str, Any]:
     """A job with every file's state, call, error and upload progress."""
     return job_view(await scoped_job(job_id, principal, context))
 
 
-@router.post("/jobs/{job_id}/cancel")
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=Job,
+    responses=error_responses(*_SCOPED_ERRORS, "job_cancelled", "job_finished", "conflict"),
+)
 async def cancel_job(job_id: str, principal: Uploader, context: Context) -> dict[str, Any]:
     """Cancels the files not uploaded yet; files already arriving complete."""
     await scoped_job(job_id, principal, context)

@@ -15,10 +15,16 @@ from fastapi import APIRouter, Depends, Query
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import Context
-from callscope_gateway.entrypoints.errors import from_rpc
+from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.principal import allowed
 from callscope_gateway.entrypoints.query_params import enum_value, split
 from callscope_gateway.entrypoints.routes.jobs import campaign_in_scope
+from callscope_gateway.entrypoints.schemas import (
+    SftpBatch,
+    SftpBatchPage,
+    SftpFilePage,
+    SweeperStatus,
+)
 from callscope_gateway.entrypoints.sftp_views import batch_view, file_view, sweeper_view
 
 # Batches and files are a campaign's calls on their way in: who sees its calls sees them.
@@ -31,8 +37,13 @@ _SERVICE = "the SFTP service"
 
 router = APIRouter(prefix="/api/v1", tags=["sftp"])
 
+# A campaign (or batch) that does not exist or is out of the principal's scope.
+_SCOPED_ERRORS = error_responses(*COMMON_ERRORS, "not_found")
 
-@router.get("/campaigns/{campaign_id}/sftp/batches")
+
+@router.get(
+    "/campaigns/{campaign_id}/sftp/batches", response_model=SftpBatchPage, responses=_SCOPED_ERRORS
+)
 async def list_batches(  # one keyword parameter per query parameter
     *,
     campaign_id: str,
@@ -63,7 +74,11 @@ async def list_batches(  # one keyword parameter per query parameter
     }
 
 
-@router.get("/campaigns/{campaign_id}/sftp/batches/{batch_id}")
+@router.get(
+    "/campaigns/{campaign_id}/sftp/batches/{batch_id}",
+    response_model=SftpBatch,
+    responses=_SCOPED_ERRORS,
+)
 async def get_batch(
     campaign_id: str, batch_id: str, principal: Viewer, context: Context
 ) -> dict[str, Any]:
@@ -80,7 +95,9 @@ async def get_batch(
     return batch_view(batch, with_files=True)
 
 
-@router.get("/campaigns/{campaign_id}/sftp/files")
+@router.get(
+    "/campaigns/{campaign_id}/sftp/files", response_model=SftpFilePage, responses=_SCOPED_ERRORS
+)
 async def list_files(  # one keyword parameter per query parameter
     *,
     campaign_id: str,
@@ -113,7 +130,7 @@ async def list_files(  # one keyword parameter per query parameter
     }
 
 
-@router.get("/sftp/status")
+@router.get("/sftp/status", response_model=SweeperStatus, responses=error_responses(*COMMON_ERRORS))
 async def sweeper_status(principal: SftpAdmin, context: Context) -> dict[str, Any]:
     """Each sftp replica's last connection to the SFTP server (a changed host key shows here)."""
     try:

@@ -12,7 +12,9 @@ from callscope_gateway.domain.access import Permission, Principal, Role
 from callscope_gateway.domain.users import validate_email, validate_password, validate_user_role
 from callscope_gateway.entrypoints.access_views import user_view
 from callscope_gateway.entrypoints.context import Context
+from callscope_gateway.entrypoints.errors import AUTH_ERRORS, error_responses
 from callscope_gateway.entrypoints.principal import allowed
+from callscope_gateway.entrypoints.schemas import User
 
 UserManager = Annotated[Principal, Depends(allowed(Permission.MANAGE_USERS))]
 
@@ -44,7 +46,12 @@ class NewUser(BaseModel):
         return validate_user_role(value).value
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=User,
+    responses=error_responses(*AUTH_ERRORS, "invalid_request", "email_taken"),
+)
 async def create_user(body: NewUser, principal: UserManager, context: Context) -> dict[str, Any]:
     """Creates a user in the owner's organisation; 409 when the email is taken."""
     user = await access_handlers.create_user(
