@@ -180,6 +180,10 @@ async def test_an_owner_adds_a_user_who_can_then_log_in(
         "email": "new.manager@example.com",
         "role": "MANAGER",
         "org_id": owner.org_id,
+        "campaign_ids": [],
+        "agent_id": None,
+        "disabled": False,
+        "created_at": body["created_at"],
     }
     stored = await stores.mongo[services.database]["users"].find_one({"_id": body["id"]})
     assert stored is not None

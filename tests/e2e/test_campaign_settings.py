@@ -21,6 +21,7 @@ from tests.support.people import (
     OtherOrganisation,
     Person,
     new_person,
+    person_seeing,
 )
 from tests.support.scripts import COMPLIANT
 from tests.support.services import RunningServices
@@ -181,7 +182,7 @@ async def test_only_senior_roles_configure_campaigns_but_everyone_reads_them(
     role: str,
 ) -> None:
     campaign_id = services.credentials["campaign_id"]
-    person = await new_person(api, directory, services.credentials["org_id"], role)
+    person = await person_seeing(api, directory, services.credentials["org_id"], role, campaign_id)
     before = await stores.count("campaigns")
 
     changed = await api.patch(
@@ -403,7 +404,7 @@ async def test_only_senior_roles_change_the_transcription_settings(
 ) -> None:
     campaign = await _create(api, owner, name=f"Guarded from {role}")
     path = f"/api/v1/campaigns/{campaign['id']}"
-    person = await new_person(api, directory, owner.org_id, role)
+    person = await person_seeing(api, directory, owner.org_id, role, campaign["id"])
     change = {"transcription_provider": "deepgram", "agent_channel": "right"}
 
     refused = await api.patch(path, headers=person.headers, json=change)

@@ -17,7 +17,7 @@ from callscope.v1 import common_pb2, directory_pb2, directory_pb2_grpc
 from callscope_gateway.adapters.mongo import MongoDirectory
 from callscope_gateway.domain.default_checks import DEFAULT_CHECKS
 
-from tests.support.people import OtherOrganisation, Person, new_person
+from tests.support.people import OtherOrganisation, Person, new_person, person_seeing
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
 
@@ -420,7 +420,7 @@ async def test_other_roles_read_checks_but_only_senior_roles_change_them(
 ) -> None:
     campaign_id = await _campaign(api, owner, f"Checks guarded from {role}")
     path = _checks_path(campaign_id)
-    person = await new_person(api, directory, owner.org_id, role)
+    person = await person_seeing(api, directory, owner.org_id, role, campaign_id)
     before = await _stored_checks(stores, services, campaign_id)
 
     listed = await api.get(path, headers=person.headers)
@@ -652,7 +652,7 @@ async def test_only_senior_roles_choose_the_evaluator(
 ) -> None:
     campaign_id = await _campaign(api, owner, f"Evaluator guarded from {role}")
     path = f"/api/v1/campaigns/{campaign_id}"
-    person = await new_person(api, directory, owner.org_id, role)
+    person = await person_seeing(api, directory, owner.org_id, role, campaign_id)
 
     refused = await api.patch(path, headers=person.headers, json={"evaluator": "claude"})
 

@@ -17,7 +17,7 @@ import pytest
 from callscope.v1 import directory_pb2, directory_pb2_grpc
 from callscope_gateway.adapters.mongo import MongoDirectory
 
-from tests.support.people import OtherOrganisation, Person, new_person
+from tests.support.people import OtherOrganisation, Person, new_person, person_seeing
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
 
@@ -255,7 +255,7 @@ async def test_only_senior_managers_and_owners_configure_sftp_but_viewers_see_it
     role: str,
 ) -> None:
     created = await _campaign(api, owner, f"SFTP guarded from {role}")
-    person = await new_person(api, directory, owner.org_id, role)
+    person = await person_seeing(api, directory, owner.org_id, role, created["id"])
     slug = _slug("guarded")
 
     refused = await _patch_sftp(api, person.headers, created["id"], enabled=True, folder_slug=slug)
@@ -496,7 +496,7 @@ async def test_batches_are_for_those_who_see_the_campaigns_calls(
 ) -> None:
     campaign_id = services.credentials["campaign_id"]
     agent = await new_person(api, directory, owner.org_id, "AGENT")
-    manager = await new_person(api, directory, owner.org_id, "MANAGER")
+    manager = await new_person(api, directory, owner.org_id, "MANAGER", campaign_ids=[campaign_id])
     base = f"/api/v1/campaigns/{campaign_id}/sftp"
 
     refused = await api.get(f"{base}/batches", headers=agent.headers)

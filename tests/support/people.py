@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -61,12 +62,28 @@ async def login(api: httpx.AsyncClient, email: str, password: str) -> str:
 
 
 async def new_person(
-    api: httpx.AsyncClient, directory: MongoDirectory, org_id: str, role: str
+    api: httpx.AsyncClient,
+    directory: MongoDirectory,
+    org_id: str,
+    role: str,
+    *,
+    campaign_ids: Sequence[str] = (),
+    agent_id: str = "",
 ) -> Person:
-    """A user of the organisation with this role, created in the directory and logged in."""
+    """A user of the organisation with this role, created in the directory and logged in.
+
+    A Manager sees only campaign_ids' campaigns; an Agent only the calls of agent_id.
+    """
     email = f"{role.lower()}-{uuid.uuid4().hex[:8]}@example.com"
     password = secrets.token_urlsafe(12)
-    user_id = await directory.create_user(org_id, email, hash_password(password), role)
+    user_id = await directory.create_user(
+        org_id,
+        email,
+        hash_password(password),
+        role,
+        campaign_ids=campaign_ids,
+        agent_id=agent_id,
+    )
     token = await login(api, email, password)
     return Person(user_id, org_id, email, password, role, token)
 
@@ -101,3 +118,17 @@ async def other_organisation(
     await directory.store_api_key(org_id, campaign_id, key)
     owner = await new_person(api, directory, org_id, "OWNER")
     return OtherOrganisation(org_id, campaign_id, key.raw, owner)
+
+
+async def person_seeing(
+    api: httpx.AsyncClient, directory: MongoDirectory, org_id: str, role: str, campaign_id: str
+) -> Person:
+    """A user of this role whose scope includes the campaign: a Manager assigned to it, an
+    Agent linked to a new agent profile working on it (other roles see every campaign)."""
+    if role == "MANAGER":
+        return await new_person(api, directory, org_id, role, campaign_ids=[campaign_id])
+    if role == "AGENT":
+        code = f"SEE{uuid.uuid4().hex[:6].upper()}"
+        agent = await directory.create_agent(org_id, f"Agent {code}", code, (campaign_id,))
+        return await new_person(api, directory, org_id, role, agent_id=agent.id)
+    return await new_person(api, directory, org_id, role)

@@ -28,8 +28,17 @@ def test_campaign_settings_and_agents_are_changed_by_senior_roles(permission: Pe
     assert _allowed(permission) == {Role.SENIOR_MANAGER, Role.OWNER}
 
 
-def test_only_owners_create_users() -> None:
+def test_only_owners_manage_users() -> None:
     assert _allowed(Permission.MANAGE_USERS) == {Role.OWNER}
+
+
+def test_owners_and_compliance_officers_read_the_audit_log() -> None:
+    assert _allowed(Permission.READ_AUDIT_LOG) == {Role.OWNER, Role.COMPLIANCE_OFFICER}
+
+
+def test_agents_view_calls_but_not_uploads() -> None:
+    assert Role.AGENT in _allowed(Permission.VIEW_CALLS)
+    assert _allowed(Permission.VIEW_UPLOADS) == _allowed(Permission.VIEW_CALLS) - {Role.AGENT}
 
 
 def test_everyone_views_campaigns_but_agents_do_not_list_agents() -> None:
@@ -42,8 +51,9 @@ def test_every_permission_has_a_row() -> None:
         Principal("org", Role.OWNER).may(permission)
 
 
-def test_an_api_key_sees_only_its_campaign_a_user_every_campaign_of_the_org() -> None:
+def test_an_api_key_sees_only_its_campaign_org_wide_roles_every_campaign() -> None:
     key = Principal("org", Role.API_KEY, campaign_id="c1", key_id="k1")
     assert key.sees_campaign("c1") and not key.sees_campaign("c2")
-    user = Principal("org", Role.MANAGER, user_id="u1")
-    assert user.sees_campaign("c1") and user.sees_campaign("c2")
+    for role in (Role.COMPLIANCE_OFFICER, Role.SENIOR_MANAGER, Role.OWNER):
+        user = Principal("org", role, user_id="u1")
+        assert user.sees_campaign("c1") and user.sees_campaign("c2")

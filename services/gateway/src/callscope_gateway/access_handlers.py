@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from pymongo.errors import DuplicateKeyError
 
-from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.adapters.mongo import MongoDirectory, UsersBusyError
 from callscope_gateway.adapters.mongo_rate_limit import MongoRateLimiter
 from callscope_gateway.adapters.mongo_sessions import MongoSessionStore
 from callscope_gateway.adapters.passwords import (
@@ -33,7 +35,7 @@ from callscope_gateway.domain.sessions import (
     looks_like_session_token,
     new_session,
 )
-from callscope_gateway.domain.users import User
+from callscope_gateway.domain.users import User, UserChanges, leaves_an_owner
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,11 @@ async def login(
     if found is None or not matches:
         raise GatewayError("invalid_credentials", _WRONG_LOGIN)
     user, password_hash = found
+    if user.disabled:
+        # Said only to someone who knows the password: it tells them whom to ask.
+        raise GatewayError(
+            "account_disabled", "this account is disabled; ask an owner of your organisation"
+        )
     if needs_rehash(password_hash):
         await directory.set_user_password(
             user.email, await asyncio.to_thread(hash_password, password)
@@ -91,7 +98,31 @@ async def principal_for_session_token(
     if found is None:
         return None
     _, user = found
-    return Principal(org_id=user.org_id, role=user.role, user_id=user.id)
+    return await principal_for_user(user, directory=directory)
+
+
+async def principal_for_user(user: User, *, directory: MongoDirectory) -> Principal:
+    """The principal of a signed-in user, with their scope as stored now.
+
+    A Manager's scope is their assigned campaigns; an Agent's is their agent profile's
+    campaigns (read from the agent, so a change of the agent's campaigns counts at once).
+    """
+    campaign_ids: tuple[str, ...] = user.campaign_ids if user.role is Role.MANAGER else ()
+    agent_id = user.agent_id if user.role is Role.AGENT else ""
+    if agent_id:
+        agent = await directory.get_agent(user.org_id, agent_id)
+        if agent is None:
+            agent_id = ""
+        else:
+            campaign_ids = agent.campaign_ids
+    return Principal(
+        org_id=user.org_id,
+        role=user.role,
+        user_id=user.id,
+        campaign_ids=frozenset(campaign_ids),
+        agent_id=agent_id,
+        email=user.email,
+    )
 
 
 async def session_for_token(
@@ -104,7 +135,7 @@ async def session_for_token(
     if session is None:
         return None
     user = await directory.get_user(session.user_id)
-    if user is None or user.org_id != session.org_id:
+    if user is None or user.org_id != session.org_id or user.disabled:
         return None
     return session, user
 
@@ -145,17 +176,150 @@ async def principal_for_api_key(
 
 
 async def create_user(
-    principal: Principal, *, email: str, password: str, role: Role, directory: MongoDirectory
+    principal: Principal,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    directory: MongoDirectory,
+    campaign_ids: tuple[str, ...] = (),
+    agent_id: str = "",
 ) -> User:
     """A new user in the principal's organisation (inputs already validated)."""
+    await _require_scope_targets(principal, campaign_ids, agent_id or None, directory)
     if await directory.find_user_by_email(email) is not None:
         raise _email_taken(email)
     password_hash = await asyncio.to_thread(hash_password, password)
     try:
-        user_id = await directory.create_user(principal.org_id, email, password_hash, role.value)
+        user_id = await directory.create_user(
+            principal.org_id,
+            email,
+            password_hash,
+            role.value,
+            campaign_ids=campaign_ids,
+            agent_id=agent_id,
+        )
     except DuplicateKeyError as error:
         raise _email_taken(email) from error
-    return User(id=user_id, org_id=principal.org_id, email=email, role=role)
+    user = await directory.get_user(user_id)
+    assert user is not None, "a user just stored is there"
+    return user
+
+
+async def list_users(principal: Principal, *, directory: MongoDirectory) -> list[User]:
+    """The users of the principal's organisation, oldest first."""
+    return await directory.list_users(principal.org_id)
+
+
+async def update_user(
+    principal: Principal,
+    user_id: str,
+    changes: UserChanges,
+    *,
+    directory: MongoDirectory,
+    sessions: MongoSessionStore,
+) -> User:
+    """Changes a user's role, scope or disabled flag; the organisation keeps an active owner.
+
+    Disabling ends the user's sessions. Another organisation's user does not exist.
+    """
+    if changes.is_empty():
+        raise GatewayError(
+            "invalid_field", "send at least one of role, campaign_ids, agent_id, disabled"
+        )
+    await _require_scope_targets(principal, changes.campaign_ids or (), changes.agent_id, directory)
+    async with _users_of(principal.org_id, directory):
+        users = await directory.list_users(principal.org_id)
+        user = next((each for each in users if each.id == user_id), None)
+        if user is None:
+            raise _no_user(user_id)
+        changed = changes.applied_to(user)
+        if not leaves_an_owner(users, changed, user_id):
+            raise _last_owner("demoted or disabled")
+        fields: dict[str, object] = {}
+        if changes.role is not None:
+            fields["role"] = changes.role.value
+        if changes.campaign_ids is not None:
+            fields["campaign_ids"] = changes.campaign_ids
+        if changes.agent_id is not None:
+            fields["agent_id"] = changes.agent_id
+        if changes.disabled is not None:
+            fields["disabled"] = changes.disabled
+        if not await directory.update_user(principal.org_id, user_id, fields):
+            raise _no_user(user_id)
+    if changed.disabled:
+        await sessions.delete_for_user(user_id)
+    logger.info(
+        "user changed",
+        extra={"target_user_id": user_id, "user_id": principal.actor, "fields": sorted(fields)},
+    )
+    return changed
+
+
+async def delete_user(
+    principal: Principal,
+    user_id: str,
+    *,
+    directory: MongoDirectory,
+    sessions: MongoSessionStore,
+) -> User:
+    """Deletes a user and ends their sessions; the organisation keeps an active owner."""
+    async with _users_of(principal.org_id, directory):
+        users = await directory.list_users(principal.org_id)
+        user = next((each for each in users if each.id == user_id), None)
+        if user is None:
+            raise _no_user(user_id)
+        if not leaves_an_owner(users, None, user_id):
+            raise _last_owner("deleted")
+        if not await directory.delete_user(principal.org_id, user_id):
+            raise _no_user(user_id)
+    await sessions.delete_for_user(user_id)
+    logger.info("user deleted", extra={"target_user_id": user_id, "user_id": principal.actor})
+    return user
+
+
+@contextlib.asynccontextmanager
+async def _users_of(org_id: str, directory: MongoDirectory) -> AsyncIterator[None]:
+    try:
+        async with directory.editing_users(org_id):
+            yield
+    except UsersBusyError as error:
+        raise GatewayError(
+            "conflict", "someone else is changing your organisation's users; try again"
+        ) from error
+
+
+async def _require_scope_targets(
+    principal: Principal,
+    campaign_ids: tuple[str, ...],
+    agent_id: str | None,
+    directory: MongoDirectory,
+) -> None:
+    """Every campaign is the organisation's; the agent (when one is named) too."""
+    known = await directory.existing_campaign_ids(principal.org_id, list(campaign_ids))
+    unknown = [campaign_id for campaign_id in campaign_ids if campaign_id not in known]
+    if unknown:
+        raise GatewayError(
+            "unknown_campaign",
+            f"campaign_ids: no campaign with id {', '.join(unknown)} in your organisation",
+        )
+    if agent_id and await directory.get_agent(principal.org_id, agent_id) is None:
+        raise GatewayError(
+            "unknown_agent",
+            f"agent_id: no agent with id {agent_id} in your organisation; "
+            "create it under /api/v1/agents first",
+        )
+
+
+def _no_user(user_id: str) -> GatewayError:
+    return GatewayError("not_found", f"no user with id {user_id}")
+
+
+def _last_owner(what: str) -> GatewayError:
+    return GatewayError(
+        "last_owner",
+        f"the organisation's last active owner cannot be {what}; make another user an owner first",
+    )
 
 
 def _email_taken(email: str) -> GatewayError:

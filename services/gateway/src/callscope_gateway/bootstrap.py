@@ -16,6 +16,7 @@ from callscope_common.mongo import create_mongo_client, service_database
 from callscope_gateway import directory_handlers, handlers
 from callscope_gateway.adapters.grpc_clients import PeerClients
 from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.adapters.mongo_audit import MongoAuditLog
 from callscope_gateway.adapters.mongo_rate_limit import MongoRateLimiter
 from callscope_gateway.adapters.mongo_sessions import MongoSessionStore
 from callscope_gateway.domain.access import AccessPolicy
@@ -47,6 +48,8 @@ async def serve(settings: GatewaySettings) -> None:
         await sessions.ensure_indexes()
         rate_limiter = MongoRateLimiter(service_database(mongo, settings))
         await rate_limiter.ensure_indexes()
+        audit = MongoAuditLog(service_database(mongo, settings))
+        await audit.ensure_indexes()
         if settings.demo_credentials_file is not None:
             demo = await handlers.ensure_demo(directory, settings.demo_credentials_file)
             await directory_handlers.ensure_demo_agent(directory, demo.org_id, demo.campaign_id)
@@ -76,6 +79,7 @@ async def serve(settings: GatewaySettings) -> None:
                 sessions=sessions,
                 rate_limiter=rate_limiter,
                 policy=policy,
+                audit=audit,
             )
         )
         config = uvicorn.Config(

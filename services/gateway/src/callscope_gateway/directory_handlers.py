@@ -47,8 +47,10 @@ DEMO_SFTP_SETTINGS = SftpSettings(
 async def list_campaigns(
     principal: Principal, *, directory: MongoDirectory
 ) -> list[CampaignSummary]:
-    """The organisation's campaigns; an API key sees only its own."""
-    return await directory.list_campaigns(principal.org_id, principal.campaign_id)
+    """The campaigns of the principal's scope: an API key its own, a Manager their assigned
+    ones, an Agent their agent profile's, the other roles every campaign of the org."""
+    campaigns = await directory.list_campaigns(principal.org_id, principal.campaign_id)
+    return [campaign for campaign in campaigns if principal.sees_campaign(campaign.id)]
 
 
 async def get_campaign(
@@ -257,22 +259,32 @@ async def create_agent(
 async def list_agents(
     principal: Principal, campaign_id: str | None, *, directory: MongoDirectory
 ) -> list[Agent]:
-    """The organisation's agents, or one campaign's; an API key sees only its campaign's."""
+    """The organisation's agents, or one campaign's; an API key sees only its campaign's, a
+    Manager those working on at least one of their assigned campaigns."""
     if principal.campaign_id is not None:
         if campaign_id is not None and campaign_id != principal.campaign_id:
             raise GatewayError("not_found", f"no campaign with id {campaign_id}")
         campaign_id = principal.campaign_id
-    return await directory.list_agents(principal.org_id, campaign_id)
+    if campaign_id is not None and not principal.sees_campaign(campaign_id):
+        raise GatewayError("not_found", f"no campaign with id {campaign_id}")
+    agents = await directory.list_agents(principal.org_id, campaign_id)
+    return [agent for agent in agents if _sees_agent(principal, agent)]
 
 
 async def get_agent(principal: Principal, agent_id: str, *, directory: MongoDirectory) -> Agent:
     """An agent of the organisation (for an API key: one working on its campaign)."""
     agent = await directory.get_agent(principal.org_id, agent_id)
-    if agent is None or (
-        principal.campaign_id is not None and principal.campaign_id not in agent.campaign_ids
-    ):
+    if agent is None or not _sees_agent(principal, agent):
         raise GatewayError("not_found", f"no agent with id {agent_id}")
     return agent
+
+
+def _sees_agent(principal: Principal, agent: Agent) -> bool:
+    """Whether the agent works on a campaign of the principal's scope (any, for org-wide roles;
+    an agent on no campaign yet only for them)."""
+    if principal.campaign_scope() is None:
+        return True
+    return any(principal.sees_campaign(campaign_id) for campaign_id in agent.campaign_ids)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class SftpSettingsBusyError(LockBusyError):
     """Another change of the organisation's SFTP settings held the lock too long."""
 
 
+class UsersBusyError(LockBusyError):
+    """Another change of the organisation's users held the lock too long."""
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -77,11 +81,13 @@ class MongoDirectory:
         self._agents = database["agents"]
         self._checks_locks = database["checks_locks"]
         self._sftp_locks = database["sftp_locks"]
+        self._users_locks = database["users_locks"]
 
     async def ensure_indexes(self) -> None:
         """Unique keys that make lookups fast and duplicates impossible."""
         await self._orgs.create_index("slug", unique=True)
         await self._users.create_index("email", unique=True)
+        await self._users.create_index("org_id")
         await self._api_keys.create_index("hash", unique=True)
         await self._checks.create_index([("campaign_id", 1), ("position", 1)])
         await self._api_keys.create_index([("org_id", 1), ("campaign_id", 1)])
@@ -135,8 +141,17 @@ class MongoDirectory:
             folders[org_id] = str(folder)
         return folders
 
-    async def create_user(self, org_id: str, email: str, password_hash: str, role: str) -> str:
-        """A new user of an organisation."""
+    async def create_user(
+        self,
+        org_id: str,
+        email: str,
+        password_hash: str,
+        role: str,
+        *,
+        campaign_ids: Sequence[str] = (),
+        agent_id: str = "",
+    ) -> str:
+        """A new user of an organisation (a Manager's campaigns, an Agent's agent profile)."""
         user_id = _new_id()
         await self._users.insert_one(
             {
@@ -145,10 +160,43 @@ class MongoDirectory:
                 "email": email.lower(),
                 "password_hash": password_hash,
                 "role": role,
+                "campaign_ids": list(campaign_ids),
+                "agent_id": agent_id,
+                "disabled": False,
                 "created_at": dt.datetime.now(dt.UTC),
             }
         )
         return user_id
+
+    async def list_users(self, org_id: str) -> list[User]:
+        """The organisation's users, oldest first."""
+        cursor = self._users.find({"org_id": org_id}).sort([("created_at", 1), ("_id", 1)])
+        return [_user(document) async for document in cursor]
+
+    async def update_user(self, org_id: str, user_id: str, changes: Document) -> bool:
+        """Sets some of a user's fields (call inside `editing_users`); False when none."""
+        update = dict(changes)
+        if "campaign_ids" in update:
+            update["campaign_ids"] = list(update["campaign_ids"])
+        result = await self._users.update_one({"_id": user_id, "org_id": org_id}, {"$set": update})
+        return result.matched_count == 1
+
+    async def delete_user(self, org_id: str, user_id: str) -> bool:
+        """Removes a user (call inside `editing_users`); False when there is none."""
+        result = await self._users.delete_one({"_id": user_id, "org_id": org_id})
+        return result.deleted_count == 1
+
+    @contextlib.asynccontextmanager
+    async def editing_users(self, org_id: str) -> AsyncIterator[None]:
+        """Holds the organisation's users lock, so that role changes run one at a time.
+
+        "An organisation keeps an active owner" reads every owner and then writes: two
+        owners demoting each other at once must not both pass. Conditional updates cannot
+        guard that on FerretDB 1.x, so the read and the write run under a lock document
+        `{_id: org_id}` in `users_locks`, like the checks' lock.
+        """
+        async with _exclusive(self._users_locks, org_id, UsersBusyError):
+            yield
 
     async def find_user_by_email(self, email: str) -> tuple[User, str] | None:
         """The user with this login and their password hash."""
@@ -641,11 +689,19 @@ def _check_query(org_id: str, campaign_id: str, check_id: str) -> Document:
 
 
 def _user(document: Document) -> User:
+    # Users stored before scopes existed have no campaign_ids, agent_id or disabled.
+    created_at = document.get("created_at")
+    if isinstance(created_at, dt.datetime) and created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=dt.UTC)
     return User(
         id=str(document["_id"]),
         org_id=document["org_id"],
         email=document["email"],
         role=Role(document["role"]),
+        campaign_ids=tuple(str(c) for c in document.get("campaign_ids") or ()),
+        agent_id=str(document.get("agent_id") or ""),
+        disabled=bool(document.get("disabled", False)),
+        created_at=created_at,
     )
 
 

@@ -54,6 +54,11 @@ class MongoSessionStore:
         """Ends a session (logout)."""
         await self._sessions.delete_one({"_id": token_hash})
 
+    async def delete_for_user(self, user_id: str) -> int:
+        """Ends every session of a user (disabled or deleted)."""
+        result = await self._sessions.delete_many({"user_id": user_id})
+        return result.deleted_count
+
     async def purge_expired(self, at: dt.datetime) -> int:
         """Deletes sessions expired by `at` (what a TTL index does where there is one)."""
         result = await self._sessions.delete_many({"expires_at": {"$lte": at}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,13 @@ class User:
     org_id: str
     email: str
     role: Role
+    # A Manager's assigned campaigns (kept, but unused, under other roles).
+    campaign_ids: tuple[str, ...] = ()
+    # The agent profile an Agent is (kept, but unused, under other roles).
+    agent_id: str = ""
+    # A disabled user cannot log in, and their sessions are refused.
+    disabled: bool = False
+    created_at: dt.datetime | None = None
 
 
 def normalise_email(email: str) -> str:
@@ -59,3 +67,44 @@ def validate_user_role(role: str) -> Role:
         names = ", ".join(sorted(r.value for r in USER_ROLES))
         raise ValueError(f"role is one of {names}")
     return parsed
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """An owner's change of a user; None leaves a field as it is ("" agent_id unlinks)."""
+
+    role: Role | None = None
+    campaign_ids: tuple[str, ...] | None = None
+    agent_id: str | None = None
+    disabled: bool | None = None
+
+    def is_empty(self) -> bool:
+        """Whether nothing would change."""
+        return all(
+            value is None for value in (self.role, self.campaign_ids, self.agent_id, self.disabled)
+        )
+
+    def applied_to(self, user: User) -> User:
+        """The user as they will be after the change."""
+        return User(
+            id=user.id,
+            org_id=user.org_id,
+            email=user.email,
+            role=self.role if self.role is not None else user.role,
+            campaign_ids=self.campaign_ids if self.campaign_ids is not None else user.campaign_ids,
+            agent_id=self.agent_id if self.agent_id is not None else user.agent_id,
+            disabled=self.disabled if self.disabled is not None else user.disabled,
+            created_at=user.created_at,
+        )
+
+
+def is_active_owner(user: User) -> bool:
+    """Whether the user is an owner who can still sign in."""
+    return user.role is Role.OWNER and not user.disabled
+
+
+def leaves_an_owner(users: list[User], changed: User | None, user_id: str) -> bool:
+    """Whether the organisation still has an active owner once user_id becomes `changed`
+    (None: is deleted). An organisation must always keep one who can manage its users."""
+    after = [changed if user.id == user_id else user for user in users]
+    return any(user is not None and is_active_owner(user) for user in after)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from callscope_gateway.adapters.grpc_clients import PeerClients
 from callscope_gateway.adapters.mongo import MongoDirectory
+from callscope_gateway.adapters.mongo_audit import MongoAuditLog
 from callscope_gateway.adapters.mongo_rate_limit import MongoRateLimiter
 from callscope_gateway.adapters.mongo_sessions import MongoSessionStore
 from callscope_gateway.domain.access import AccessPolicy
@@ -16,13 +17,14 @@ from callscope_gateway.domain.access import AccessPolicy
 
 @dataclass(frozen=True)
 class ApiContext:
-    """The directory, the peer clients, login sessions and API-key rate limiting."""
+    """The directory, the peer clients, login sessions, API-key rate limiting, the audit log."""
 
     directory: MongoDirectory
     peers: PeerClients
     sessions: MongoSessionStore
     rate_limiter: MongoRateLimiter
     policy: AccessPolicy
+    audit: MongoAuditLog
 
 
 def _context(request: Request) -> ApiContext:

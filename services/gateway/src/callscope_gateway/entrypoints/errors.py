@@ -16,6 +16,7 @@ REJECTION_CODE_KEY = "rejection-code"
 HTTP_STATUS = {
     "invalid_api_key": 401,
     "not_authenticated": 401,
+    "account_disabled": 401,
     "invalid_credentials": 401,
     "forbidden": 403,
     "csrf_failed": 403,
@@ -31,6 +32,7 @@ HTTP_STATUS = {
     "agent_not_in_campaign": 422,
     "conflict": 409,
     "email_taken": 409,
+    "last_owner": 409,
     "agent_code_taken": 409,
     "folder_slug_taken": 409,
     "unknown_campaign": 422,

@@ -15,11 +15,13 @@ from starlette.responses import Response as StarletteResponse
 
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints import openapi
+from callscope_gateway.entrypoints.audit import AuditMiddleware
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
 from callscope_gateway.entrypoints.routes import (
     agents,
     api_keys,
+    audit_log,
     auth,
     calls,
     campaigns,
@@ -92,6 +94,7 @@ def create_app(context: ApiContext) -> FastAPI:
         auth.router,
         users.router,
         campaigns.router,
+        audit_log.router,
         checks.router,
         api_keys.router,
         agents.router,
@@ -101,6 +104,8 @@ def create_app(context: ApiContext) -> FastAPI:
         app.include_router(router)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Records audited routes' successful answers (domain/audit.py's table).
+    app.add_middleware(AuditMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
     openapi.install(app)
 

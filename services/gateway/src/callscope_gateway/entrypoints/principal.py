@@ -19,6 +19,7 @@ from callscope_gateway import access_handlers
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.domain.sessions import csrf_token_matches
+from callscope_gateway.entrypoints.audit import remember_principal
 from callscope_gateway.entrypoints.context import Context
 
 SESSION_COOKIE = "callscope_session"
@@ -91,7 +92,15 @@ async def _principal(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+async def _remembered_principal(
+    request: Request, principal: Annotated[Principal, Depends(_principal)]
+) -> Principal:
+    # The audit hook records who acted from here (entrypoints/audit.py).
+    remember_principal(request.scope.setdefault("state", {}), principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_remembered_principal)]
 
 
 async def _session_token(

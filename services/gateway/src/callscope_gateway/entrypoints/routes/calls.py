@@ -20,6 +20,7 @@ from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.api_keys import ApiKeyScope
 from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.audio_stream import AUDIO_RESPONSES, audio_response
+from callscope_gateway.entrypoints.audit import note_campaign
 from callscope_gateway.entrypoints.context import ApiContext, Context
 from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.principal import allowed
@@ -255,14 +256,45 @@ async def get_audio(
 
 
 async def scoped_call(call_id: str, principal: Principal, context: ApiContext) -> ingest_pb2.Call:
-    """The call if the principal may see its campaign; other campaigns' calls do not exist."""
+    """The call if the principal may see it (`Principal.sees_call`: its campaign, and for an
+    Agent their own); calls out of scope do not exist. Every route of one call goes through
+    here, and it tells the audit log the call's campaign."""
     try:
         call = await context.peers.get_call(principal.org_id, call_id)
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, f"no call with id {call_id}") from error
-    if not principal.sees_campaign(call.campaign_id):
+    if not principal.sees_call(call):
         raise GatewayError("not_found", f"no call with id {call_id}")
+    note_campaign(call.campaign_id)
     return call
+
+
+def scoped_call_filter(
+    principal: Principal, request: ingest_pb2.ListCallsRequest
+) -> ingest_pb2.ListCallsRequest | None:
+    """The ListCalls filter narrowed to the calls the principal may see; None when it sees
+    none. Every list or summary of calls (call list, review queue, dashboard) goes through
+    here: an API key's other campaign is `wrong_campaign`; a Manager's unassigned campaign
+    lists nothing, like a campaign that does not exist; an Agent lists their own calls."""
+    scope = principal.call_scope()
+    if principal.campaign_id is not None:
+        if request.campaign_id and request.campaign_id != principal.campaign_id:
+            raise GatewayError(
+                "wrong_campaign", "this API key belongs to another campaign; use that one's key"
+            )
+        request.campaign_id = principal.campaign_id
+    if scope.sees_nothing:
+        return None
+    if scope.campaign_ids is not None:
+        if request.campaign_id and request.campaign_id not in scope.campaign_ids:
+            return None
+        del request.campaign_ids[:]
+        request.campaign_ids.extend(sorted(scope.campaign_ids))
+    if scope.agent_id is not None:
+        if request.agent_id and request.agent_id != scope.agent_id:
+            return None
+        request.agent_id = scope.agent_id
+    return request
 
 
 class MetadataChanges(BaseModel):
@@ -324,12 +356,6 @@ async def list_calls(  # one keyword parameter per filter of the guide's call li
     cursor: str = "",
 ) -> dict[str, Any]:
     """The calls the principal may see, newest first, filtered, one page at a time."""
-    if principal.campaign_id is not None:
-        if campaign_id and campaign_id != principal.campaign_id:
-            raise GatewayError(
-                "wrong_campaign", "this API key belongs to another campaign; use that one's key"
-            )
-        campaign_id = principal.campaign_id
     request = ingest_pb2.ListCallsRequest(
         org_id=principal.org_id,
         campaign_id=campaign_id,
@@ -343,8 +369,11 @@ async def list_calls(  # one keyword parameter per filter of the guide's call li
         page_size=limit,
         page_token=cursor,
     )
+    scoped = scoped_call_filter(principal, request)
+    if scoped is None:
+        return {"calls": [], "next_cursor": None}
     try:
-        page = await context.peers.list_calls(request)
+        page = await context.peers.list_calls(scoped)
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error) from error
     return {

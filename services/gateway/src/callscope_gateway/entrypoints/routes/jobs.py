@@ -29,6 +29,7 @@ from callscope_gateway.adapters.multipart import (
 )
 from callscope_gateway.domain.access import Permission, Principal
 from callscope_gateway.domain.errors import GatewayError
+from callscope_gateway.entrypoints.audit import note_campaign
 from callscope_gateway.entrypoints.context import ApiContext, Context
 from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.job_views import item_view, job_view, preview_view
@@ -48,7 +49,8 @@ from callscope_gateway.entrypoints.schemas import (
 )
 from callscope_gateway.handlers import UPLOAD_CHUNK_BYTES
 
-Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CALLS))]
+# Jobs are many people's calls on their way in: not for Agents (who see their own calls).
+Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_UPLOADS))]
 Uploader = Annotated[Principal, Depends(allowed(Permission.UPLOAD_CALLS))]
 
 # Ingest's bulk CSV limit (domain/bulk_csv.py, which checks it again): the gateway stops
@@ -398,6 +400,7 @@ async def scoped_job(
         raise from_rpc(error, f"no job with id {job_id}") from error
     if not principal.sees_campaign(job.campaign_id):
         raise GatewayError("not_found", f"no job with id {job_id}")
+    note_campaign(job.campaign_id)
     return job
 
 

@@ -27,8 +27,9 @@ from callscope_gateway.entrypoints.schemas import (
 )
 from callscope_gateway.entrypoints.sftp_views import batch_view, file_view, sweeper_view
 
-# Batches and files are a campaign's calls on their way in: who sees its calls sees them.
-Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CALLS))]
+# Batches and files are a campaign's calls on their way in: who sees its uploads sees them
+# (an Agent, who sees only their own calls, does not).
+Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_UPLOADS))]
 SftpAdmin = Annotated[Principal, Depends(allowed(Permission.CONFIGURE_SFTP))]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 Statuses = Annotated[list[str] | None, Query()]
