@@ -1,7 +1,8 @@
 """Read models of the dashboard and agent screens: `/api/v1/dashboard`, `/api/v1/agents/{id}/trend`.
 
-Ingest counts (SummarizeCalls); the request carries the same ListCalls filter, with the
-same scoping, as the call list, so a screen never counts a call its user cannot list.
+Ingest counts (SummarizeCalls); the request carries the same ListCalls filter, scoped by
+the call list's own `scoped_call_filter`, so a screen never counts a call its user cannot
+list.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from callscope_gateway.entrypoints.context import ApiContext, Context
 from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.principal import allowed
 from callscope_gateway.entrypoints.query_params import time_bound
+from callscope_gateway.entrypoints.routes.calls import scoped_call_filter
 
 Viewer = Annotated[Principal, Depends(allowed(Permission.VIEW_CALLS))]
 
@@ -123,24 +125,18 @@ def scoped_filter(
     agent_id: str = "",
     created_from: Timestamp | None = None,
     created_to: Timestamp | None = None,
-) -> ingest_pb2.ListCallsRequest:
-    """The ListCalls filter of these screens, scoped to what the principal may list.
-
-    Mirrors the call list (routes/calls.py list_calls): an API key counts its own
-    campaign's calls only.
-    """
-    if principal.campaign_id is not None:
-        if campaign_id and campaign_id != principal.campaign_id:
-            raise GatewayError(
-                "wrong_campaign", "this API key belongs to another campaign; use that one's key"
-            )
-        campaign_id = principal.campaign_id
-    return ingest_pb2.ListCallsRequest(
-        org_id=principal.org_id,
-        campaign_id=campaign_id,
-        agent_id=agent_id,
-        created_from=created_from,
-        created_to=created_to,
+) -> ingest_pb2.ListCallsRequest | None:
+    """The ListCalls filter of these screens, narrowed by the call list's own scoping
+    (`scoped_call_filter`); None when the principal may see none of these calls."""
+    return scoped_call_filter(
+        principal,
+        ingest_pb2.ListCallsRequest(
+            org_id=principal.org_id,
+            campaign_id=campaign_id,
+            agent_id=agent_id,
+            created_from=created_from,
+            created_to=created_to,
+        ),
     )
 
 
@@ -160,13 +156,20 @@ async def dashboard(
 
     from/to take a date (YYYY-MM-DD; a `to` date includes that day) or an ISO date-time.
     """
-    request = scoped_filter(
-        principal,
+    asked = ingest_pb2.ListCallsRequest(
+        org_id=principal.org_id,
         campaign_id=campaign_id,
         created_from=time_bound(created_from, "from", end_of_day=False),
         created_to=time_bound(created_to, "to", end_of_day=True),
     )
-    summary = await _summarize(context, ingest_pb2.SummarizeCallsRequest(filter=request))
+    request = scoped_call_filter(principal, asked)
+    # Out of scope (a Manager's unassigned campaign): the figures of no calls, as the list.
+    summary = (
+        await _summarize(context, ingest_pb2.SummarizeCallsRequest(filter=request))
+        if request is not None
+        else _empty_summary()
+    )
+    request = request or asked
     overall = _stats(summary.overall)
     return Dashboard(
         filters=DashboardFilters.model_validate(
@@ -239,6 +242,9 @@ async def agent_trend(
     request = scoped_filter(
         principal, agent_id=agent.id, created_from=_stamp(start), created_to=_stamp(end)
     )
+    if request is None:
+        # Another agent's trend for an Agent; an agent outside a Manager's campaigns.
+        raise GatewayError("not_found", f"no agent with id {agent_id}")
     summary = await _summarize(
         context,
         ingest_pb2.SummarizeCallsRequest(
@@ -270,6 +276,26 @@ async def _summarize(
         return await context.peers.summarize_calls(request)
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, service="the ingest service") from error
+
+
+def _empty_summary() -> ingest_pb2.CallSummary:
+    """What ingest answers for no calls: every status and source at zero, ten empty buckets."""
+    return ingest_pb2.CallSummary(
+        by_status=[
+            ingest_pb2.StatusCount(status=value, calls=0)
+            for value in common_pb2.CallStatus.values()
+            if value != common_pb2.CallStatus.CALL_STATUS_UNSPECIFIED
+        ],
+        by_source=[
+            ingest_pb2.SourceCount(source=value, calls=0)
+            for value in common_pb2.UploadSource.values()
+            if value != common_pb2.UploadSource.UPLOAD_SOURCE_UNSPECIFIED
+        ],
+        score_histogram=[
+            ingest_pb2.ScoreBucket(lower=lower, upper=lower + 10, calls=0)
+            for lower in range(0, 100, 10)
+        ],
+    )
 
 
 def _stats(stats: ingest_pb2.ScoreStats) -> ScoreStats:
