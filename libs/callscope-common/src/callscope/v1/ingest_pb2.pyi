@@ -550,6 +550,7 @@ class ListCallsRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_IDS_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     campaign_id: _builtins.str
     """Empty: every campaign of the organisation."""
@@ -572,6 +573,12 @@ class ListCallsRequest(_message.Message):
 
     @_builtins.property
     def created_to(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def campaign_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Not empty: only calls of these campaigns (the caller's scope, e.g. a Manager's
+        assigned campaigns); it narrows campaign_id, never widens it.
+        """
+
     def __init__(
         self,
         *,
@@ -586,10 +593,11 @@ class ListCallsRequest(_message.Message):
         job_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        campaign_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_from", b"created_from", "created_to", b"created_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "campaign_id", b"campaign_id", "created_from", b"created_from", "created_to", b"created_to", "flagged", b"flagged", "job_id", b"job_id", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "sources", b"sources", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "campaign_id", b"campaign_id", "campaign_ids", b"campaign_ids", "created_from", b"created_from", "created_to", b"created_to", "flagged", b"flagged", "job_id", b"job_id", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "sources", b"sources", "statuses", b"statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -719,7 +727,6 @@ class RerunRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ORG_ID_FIELD_NUMBER: _builtins.int
-    CAMPAIGN_IDS_FIELD_NUMBER: _builtins.int
     CALL_ID_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_VERSION_FIELD_NUMBER: _builtins.int
     PREFER_BATCH_FIELD_NUMBER: _builtins.int
@@ -731,24 +738,17 @@ class RerunRequest(_message.Message):
     """RunAnalysis only: a Claude campaign's call may wait for the Message Batches
     API (half price, results within hours) instead of running at once.
     """
-    @_builtins.property
-    def campaign_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Not empty: only calls of these campaigns (the caller's scope, e.g. a Manager's
-        assigned campaigns); it narrows campaign_id, never widens it.
-        """
-
     def __init__(
         self,
         *,
         org_id: _builtins.str = ...,
-        campaign_ids: _abc.Iterable[_builtins.str] | None = ...,
         call_id: _builtins.str = ...,
         transcript_version: _builtins.int = ...,
         prefer_batch: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "campaign_ids", b"campaign_ids", "org_id", b"org_id", "prefer_batch", b"prefer_batch", "transcript_version", b"transcript_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "org_id", b"org_id", "prefer_batch", b"prefer_batch", "transcript_version", b"transcript_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -219,6 +219,8 @@ def _filter(query: CallQuery) -> Document:
     conditions: list[Document] = [{"org_id": query.org_id}]
     if query.campaign_id:
         conditions.append({"campaign_id": query.campaign_id})
+    if query.campaign_ids:
+        conditions.append({"campaign_id": {"$in": sorted(query.campaign_ids)}})
     if query.statuses:
         conditions.append({"status": {"$in": sorted(status.value for status in query.statuses)}})
     if query.sources:
@@ -243,8 +245,6 @@ def _filter(query: CallQuery) -> Document:
             }
         )
     return {"$and": conditions}
-    if query.campaign_ids:
-        conditions.append({"campaign_id": {"$in": sorted(query.campaign_ids)}})
 
 
 # Only what a summary reads: whole subdocuments, as FerretDB 1.x projects them reliably.

@@ -67,8 +67,8 @@ def call_query(request: ingest_pb2.ListCallsRequest) -> CallQuery:
     return CallQuery(
         org_id=request.org_id,
         campaign_id=request.campaign_id,
-        statuses=frozenset(
         campaign_ids=frozenset(request.campaign_ids),
+        statuses=frozenset(
             CallStatus(common_pb2.CallStatus.Name(status).removeprefix("CALL_STATUS_"))
             for status in request.statuses
         ),
