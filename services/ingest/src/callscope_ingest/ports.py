@@ -13,7 +13,7 @@ from callscope_ingest.domain.agents import Agent
 from callscope_ingest.domain.audio_rules import ProbeResult
 from callscope_ingest.domain.call_queries import CallQuery, PageCursor
 from callscope_ingest.domain.call_summary import SummaryRow
-from callscope_ingest.domain.calls import AgentLink, Call, CallResult, Failure
+from callscope_ingest.domain.calls import AgentLink, Call, CallResult, CallReview, Failure
 from callscope_ingest.domain.duplicates import Fingerprint
 from callscope_ingest.domain.jobs import ItemClaim, Job, JobCursor, JobItem, JobTally
 from callscope_ingest.domain.metadata import CallMetadata
@@ -68,6 +68,14 @@ class CallStore(Protocol):
         self, call_id: str, metadata: CallMetadata, agent: AgentLink | None, at: dt.datetime
     ) -> None:
         """Replaces the call's metadata and agent link."""
+
+    async def replace_result(self, call_id: str, result: CallResult, at: dt.datetime) -> bool:
+        """Replaces the call's result (clearing its review mark) when result's analysis version
+        is newer than the stored one, whatever the status; False when it is not."""
+
+    async def mark_reviewed(self, call_id: str, review: CallReview) -> bool:
+        """Sets the review mark if the call is COMPLETED with the reviewed analysis version;
+        False when the call changed meanwhile."""
 
     async def claim_rerun(self, call_id: str, run: int) -> bool:
         """Claims the call's run number `run` once; False when another request has it."""

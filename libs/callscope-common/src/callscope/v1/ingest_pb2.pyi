@@ -21,6 +21,24 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _ReviewFilter:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReviewFilterEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReviewFilter.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REVIEW_FILTER_ANY: _ReviewFilter.ValueType  # 0
+    REVIEW_FILTER_UNREVIEWED: _ReviewFilter.ValueType  # 1
+    REVIEW_FILTER_REVIEWED: _ReviewFilter.ValueType  # 2
+
+class ReviewFilter(_ReviewFilter, metaclass=_ReviewFilterEnumTypeWrapper):
+    """Whether to list reviewed calls, calls not reviewed yet, or both."""
+
+REVIEW_FILTER_ANY: ReviewFilter.ValueType  # 0
+REVIEW_FILTER_UNREVIEWED: ReviewFilter.ValueType  # 1
+REVIEW_FILTER_REVIEWED: ReviewFilter.ValueType  # 2
+Global___ReviewFilter: _TypeAlias = ReviewFilter  # noqa: Y015
+
 class _AgentLinkMethod:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -436,6 +454,7 @@ class Call(_message.Message):
     AGENT_FIELD_NUMBER: _builtins.int
     JOB_ID_FIELD_NUMBER: _builtins.int
     JOB_ITEM_ID_FIELD_NUMBER: _builtins.int
+    REVIEW_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     org_id: _builtins.str
     campaign_id: _builtins.str
@@ -474,6 +493,12 @@ class Call(_message.Message):
     def agent(self) -> Global___AgentLink:
         """The agent the call is linked to; unset when unlinked."""
 
+    @_builtins.property
+    def review(self) -> Global___CallReview:
+        """Set once a reviewer marked the call's current result reviewed; cleared by any
+        newer analysis version (a re-run, or a reviewer's override).
+        """
+
     def __init__(
         self,
         *,
@@ -498,14 +523,76 @@ class Call(_message.Message):
         agent: Global___AgentLink | None = ...,
         job_id: _builtins.str = ...,
         job_item_id: _builtins.str = ...,
+        review: Global___CallReview | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "queued_at", b"queued_at", "result", b"result", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "audio", b"audio", "created_at", b"created_at", "metadata", b"metadata", "queued_at", b"queued_at", "result", b"result", "review", b"review", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "job_id", b"job_id", "job_item_id", b"job_item_id", "metadata", b"metadata", "org_id", b"org_id", "queued_at", b"queued_at", "result", b"result", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "audio", b"audio", "campaign_id", b"campaign_id", "channels", b"channels", "created_at", b"created_at", "duplicate_of", b"duplicate_of", "duplicate_reason", b"duplicate_reason", "duration_seconds", b"duration_seconds", "failed_stage", b"failed_stage", "failure_reason", b"failure_reason", "file_name", b"file_name", "id", b"id", "job_id", b"job_id", "job_item_id", b"job_item_id", "metadata", b"metadata", "org_id", b"org_id", "queued_at", b"queued_at", "result", b"result", "review", b"review", "source", b"source", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Call: _TypeAlias = Call  # noqa: Y015
+
+@_typing.final
+class CallReview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEWED_BY_FIELD_NUMBER: _builtins.int
+    REVIEWED_AT_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ANALYSIS_VERSION_FIELD_NUMBER: _builtins.int
+    reviewed_by: _builtins.str
+    """The reviewing user's id."""
+    note: _builtins.str
+    analysis_version: _builtins.int
+    """The analysis version the reviewer saw."""
+    @_builtins.property
+    def reviewed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        reviewed_by: _builtins.str = ...,
+        reviewed_at: _timestamp_pb2.Timestamp | None = ...,
+        note: _builtins.str = ...,
+        analysis_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reviewed_at", b"reviewed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_version", b"analysis_version", "note", b"note", "reviewed_at", b"reviewed_at", "reviewed_by", b"reviewed_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallReview: _TypeAlias = CallReview  # noqa: Y015
+
+@_typing.final
+class MarkReviewedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    REVIEWER_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    call_id: _builtins.str
+    reviewer: _builtins.str
+    """The reviewing user's id (required)."""
+    note: _builtins.str
+    """Optional, at most 2000 characters."""
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        reviewer: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "note", b"note", "org_id", b"org_id", "reviewer", b"reviewer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkReviewedRequest: _TypeAlias = MarkReviewedRequest  # noqa: Y015
 
 @_typing.final
 class AgentLink(_message.Message):
@@ -551,6 +638,7 @@ class ListCallsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     CAMPAIGN_IDS_FIELD_NUMBER: _builtins.int
+    REVIEW_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     campaign_id: _builtins.str
     """Empty: every campaign of the organisation."""
@@ -561,6 +649,8 @@ class ListCallsRequest(_message.Message):
     """1 to 200; 0 means 50."""
     page_token: _builtins.str
     """next_page_token of the previous page; empty for the first page."""
+    review: Global___ReviewFilter.ValueType
+    """Reviewed (Call.review set) or not; the review queue lists UNREVIEWED."""
     @_builtins.property
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.CallStatus.ValueType]:
         """Empty lists match any status / source."""
@@ -594,10 +684,11 @@ class ListCallsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         campaign_ids: _abc.Iterable[_builtins.str] | None = ...,
+        review: Global___ReviewFilter.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_from", b"created_from", "created_to", b"created_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "campaign_id", b"campaign_id", "campaign_ids", b"campaign_ids", "created_from", b"created_from", "created_to", b"created_to", "flagged", b"flagged", "job_id", b"job_id", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "sources", b"sources", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "campaign_id", b"campaign_id", "campaign_ids", b"campaign_ids", "created_from", b"created_from", "created_to", b"created_to", "flagged", b"flagged", "job_id", b"job_id", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "review", b"review", "sources", b"sources", "statuses", b"statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -94,6 +94,11 @@ class IngestStub:
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.SwapSpeakersRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
                 _registered_method=True)
+        self.MarkReviewed = channel.unary_unary(
+                '/callscope.v1.Ingest/MarkReviewed',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.MarkReviewedRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+                _registered_method=True)
         self.PreviewBulkUpload = channel.unary_unary(
                 '/callscope.v1.Ingest/PreviewBulkUpload',
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.PreviewBulkUploadRequest.SerializeToString,
@@ -224,6 +229,15 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkReviewed(self, request, context):
+        """Marks a COMPLETED call's current result as reviewed (FAILED_PRECONDITION with
+        rejection code `not_reviewable` otherwise). Any newer analysis version clears
+        the mark again: it is a new result to look at.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PreviewBulkUpload(self, request, context):
         """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
         Checks a bulk CSV against the names of the files the user selected; stores nothing.
@@ -320,6 +334,11 @@ def add_IngestServicer_to_server(servicer, server):
             'SwapSpeakers': grpc.unary_unary_rpc_method_handler(
                     servicer.SwapSpeakers,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.SwapSpeakersRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
+            ),
+            'MarkReviewed': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkReviewed,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.MarkReviewedRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_ingest__pb2.Call.SerializeToString,
             ),
             'PreviewBulkUpload': grpc.unary_unary_rpc_method_handler(
@@ -671,6 +690,33 @@ class Ingest:
             target,
             '/callscope.v1.Ingest/SwapSpeakers',
             callscope_dot_v1_dot_ingest__pb2.SwapSpeakersRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkReviewed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/MarkReviewed',
+            callscope_dot_v1_dot_ingest__pb2.MarkReviewedRequest.SerializeToString,
             callscope_dot_v1_dot_ingest__pb2.Call.FromString,
             options,
             channel_credentials,

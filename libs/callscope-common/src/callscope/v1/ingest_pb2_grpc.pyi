@@ -78,6 +78,11 @@ class IngestStub:
     """Exchanges agent and customer on a finished call's transcript: a new
     transcript version with the roles swapped, then analysis runs again.
     """
+    MarkReviewed: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.MarkReviewedRequest, _ingest_pb2.Call]
+    """Marks a COMPLETED call's current result as reviewed (FAILED_PRECONDITION with
+    rejection code `not_reviewable` otherwise). Any newer analysis version clears
+    the mark again: it is a new result to look at.
+    """
     PreviewBulkUpload: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.PreviewBulkUploadRequest, _ingest_pb2.BulkPreview]
     """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
     Checks a bulk CSV against the names of the files the user selected; stores nothing.
@@ -140,6 +145,11 @@ class IngestAsyncStub(IngestStub):
     SwapSpeakers: _aio.UnaryUnaryMultiCallable[_ingest_pb2.SwapSpeakersRequest, _ingest_pb2.Call]  # type: ignore[assignment]
     """Exchanges agent and customer on a finished call's transcript: a new
     transcript version with the roles swapped, then analysis runs again.
+    """
+    MarkReviewed: _aio.UnaryUnaryMultiCallable[_ingest_pb2.MarkReviewedRequest, _ingest_pb2.Call]  # type: ignore[assignment]
+    """Marks a COMPLETED call's current result as reviewed (FAILED_PRECONDITION with
+    rejection code `not_reviewable` otherwise). Any newer analysis version clears
+    the mark again: it is a new result to look at.
     """
     PreviewBulkUpload: _aio.UnaryUnaryMultiCallable[_ingest_pb2.PreviewBulkUploadRequest, _ingest_pb2.BulkPreview]  # type: ignore[assignment]
     """Jobs: a multi-file upload (source UI) or a bulk CSV upload (source BULK).
@@ -272,6 +282,17 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
         """Exchanges agent and customer on a finished call's transcript: a new
         transcript version with the roles swapped, then analysis runs again.
+        """
+
+    @_abc_1.abstractmethod
+    def MarkReviewed(
+        self,
+        request: _ingest_pb2.MarkReviewedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Call, _abc.Awaitable[_ingest_pb2.Call]]:
+        """Marks a COMPLETED call's current result as reviewed (FAILED_PRECONDITION with
+        rejection code `not_reviewable` otherwise). Any newer analysis version clears
+        the mark again: it is a new result to look at.
         """
 
     @_abc_1.abstractmethod

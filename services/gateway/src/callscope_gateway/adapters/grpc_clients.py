@@ -257,6 +257,25 @@ class PeerClients:
         )
         return diff
 
+    async def override_check(
+        self, request: analyses_pb2.OverrideCheckRequest
+    ) -> analyses_pb2.Analysis:
+        """A reviewer's answer to one check, stored by analysis as a new version."""
+        analysis: analyses_pb2.Analysis = await self._analyses.OverrideCheck(
+            request, timeout=LOOKUP_TIMEOUT_S
+        )
+        return analysis
+
+    async def mark_reviewed(
+        self, org_id: str, call_id: str, reviewer: str, note: str
+    ) -> ingest_pb2.Call:
+        """Asks ingest to mark a completed call's current result reviewed."""
+        request = ingest_pb2.MarkReviewedRequest(
+            org_id=org_id, call_id=call_id, reviewer=reviewer, note=note
+        )
+        call: ingest_pb2.Call = await self._ingest.MarkReviewed(request, timeout=LOOKUP_TIMEOUT_S)
+        return call
+
     async def close(self) -> None:
         """Closes the channels."""
         for channel in self._channels:

@@ -60,6 +60,13 @@ HTTP_STATUS = {
     "job_finished": 409,
     # A Range header none of whose bytes exist (call audio).
     "range_not_satisfiable": 416,
+    # The review queue: overrides (analysis) and review marks (ingest).
+    "not_reviewable": 409,
+    "analysis_version_moved": 409,
+    "campaign_missing": 409,
+    "unknown_check": 422,
+    "invalid_answer": 422,
+    "invalid_comment": 422,
     "rate_limited": 429,
     "service_unavailable": 503,
 }

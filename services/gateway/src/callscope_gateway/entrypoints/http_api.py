@@ -27,6 +27,7 @@ from callscope_gateway.entrypoints.routes import (
     campaigns,
     checks,
     dashboard,
+    review,
     sftp,
     users,
 )
@@ -93,19 +94,20 @@ def create_app(context: ApiContext) -> FastAPI:
     for router in (
         auth.router,
         users.router,
-        campaigns.router,
         audit_log.router,
+        campaigns.router,
         checks.router,
         api_keys.router,
         agents.router,
         sftp.router,
         dashboard.router,
+        review.router,
     ):
         app.include_router(router)
-    app.add_exception_handler(GatewayError, _gateway_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
     # Records audited routes' successful answers (domain/audit.py's table).
     app.add_middleware(AuditMiddleware)
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     openapi.install(app)
 

@@ -516,11 +516,16 @@ class LoginAnswer(_View):
 
 
 class SessionInfo(_View):
-    """The signed-in user, when the session expires, and its CSRF token."""
+    """The signed-in user, when the session expires, its CSRF token and the role's rights."""
 
     user: User
     expires_at: str | None
     csrf_token: str
+    permissions: list[str] = Field(
+        default_factory=list,
+        description="what the role may do, by permission name (VIEW_CALLS, MANAGE_CALLS, ...): "
+        "the web application shows the controls these allow",
+    )
 
 
 class ApiKey(_View):

@@ -11,13 +11,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from callscope_ingest.domain.call_queries import CallQuery, FlagFilter, PageCursor
+from callscope_ingest.domain.call_queries import CallQuery, FlagFilter, PageCursor, ReviewFilter
 from callscope_ingest.domain.call_summary import AgentKey, SummaryRow
 from callscope_ingest.domain.calls import (
     AgentLink,
     AgentLinkMethod,
     Call,
     CallResult,
+    CallReview,
     Failure,
     StoredAudio,
     UploadSource,
@@ -81,6 +82,8 @@ class MongoCallStore:
         changes: Document = {"status": target.value, "updated_at": at}
         if result is not None:
             changes["result"] = dataclasses.asdict(result)
+            # A new result is a new thing to look at: the review mark was for the old one.
+            changes["review"] = None
         if failure is not None:
             changes["failure"] = dataclasses.asdict(failure)
         outcome = await self._calls.update_one(
@@ -168,6 +171,27 @@ class MongoCallStore:
             },
         )
 
+    async def replace_result(self, call_id: str, result: CallResult, at: dt.datetime) -> bool:
+        """Replaces an older result (and clears the review mark); the version condition keeps
+        a redelivered or late event from putting an older result back."""
+        outcome = await self._calls.update_one(
+            {"_id": call_id, "result.analysis_version": {"$lt": result.analysis_version}},
+            {"$set": {"result": dataclasses.asdict(result), "review": None, "updated_at": at}},
+        )
+        return outcome.modified_count == 1
+
+    async def mark_reviewed(self, call_id: str, review: CallReview) -> bool:
+        """Sets the review mark on a COMPLETED call still holding the reviewed version."""
+        outcome = await self._calls.update_one(
+            {
+                "_id": call_id,
+                "status": CallStatus.COMPLETED.value,
+                "result.analysis_version": review.analysis_version,
+            },
+            {"$set": {"review": dataclasses.asdict(review), "updated_at": review.reviewed_at}},
+        )
+        return outcome.modified_count == 1
+
     async def claim_rerun(self, call_id: str, run: int) -> bool:
         """A unique claim document per run: of two simultaneous re-runs, one wins."""
         try:
@@ -233,6 +257,11 @@ def _filter(query: CallQuery) -> Document:
         conditions.append({"created_at": {"$lt": query.created_to}})
     if query.flagged is not FlagFilter.ANY:
         conditions.append({"result.flagged": query.flagged is FlagFilter.FLAGGED})
+    if query.review is ReviewFilter.UNREVIEWED:
+        # Matches a null mark and calls stored before marks existed (no field at all).
+        conditions.append({"review": None})
+    elif query.review is ReviewFilter.REVIEWED:
+        conditions.append({"review": {"$ne": None}})
     if query.job_id:
         conditions.append({"job_id": query.job_id})
     if query.after is not None:
@@ -289,6 +318,7 @@ def _to_document(call: Call) -> Document:
         "job_item_id": call.job_item_id,
         "reruns": call.reruns,
         "source_ref": call.source_ref,
+        "review": dataclasses.asdict(call.review) if call.review else None,
     }
 
 
@@ -330,6 +360,7 @@ def _from_document(document: Document) -> Call:
         job_item_id=document.get("job_item_id", ""),
         reruns=document.get("reruns", 0),
         source_ref=document.get("source_ref", ""),
+        review=CallReview(**document["review"]) if document.get("review") else None,
     )
 
 

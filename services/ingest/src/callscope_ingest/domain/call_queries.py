@@ -24,6 +24,14 @@ class FlagFilter(StrEnum):
     NOT_FLAGGED = "NOT_FLAGGED"
 
 
+class ReviewFilter(StrEnum):
+    """Calls a reviewer marked reviewed, calls not marked (yet), or both."""
+
+    ANY = "ANY"
+    UNREVIEWED = "UNREVIEWED"
+    REVIEWED = "REVIEWED"
+
+
 @dataclass(frozen=True)
 class PageCursor:
     """Where the previous page ended, in the list's order (newest first, then id)."""
@@ -38,16 +46,17 @@ class CallQuery:
 
     org_id: str
     campaign_id: str = ""
+    # Not empty: only these campaigns (the caller's scope); narrows campaign_id.
+    campaign_ids: frozenset[str] = field(default_factory=frozenset)
     statuses: frozenset[CallStatus] = field(default_factory=frozenset)
     sources: frozenset[UploadSource] = field(default_factory=frozenset)
     agent_id: str = ""
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     flagged: FlagFilter = FlagFilter.ANY
+    review: ReviewFilter = ReviewFilter.ANY
     job_id: str = ""
     page_size: int = DEFAULT_PAGE_SIZE
-    # Not empty: only these campaigns (the caller's scope); narrows campaign_id.
-    campaign_ids: frozenset[str] = field(default_factory=frozenset)
     after: PageCursor | None = None
 
 

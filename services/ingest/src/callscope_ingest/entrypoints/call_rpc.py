@@ -14,6 +14,7 @@ from callscope_ingest.domain.call_queries import (
     CallQuery,
     FlagFilter,
     InvalidCursorError,
+    ReviewFilter,
     decode_cursor,
     page_size,
 )
@@ -81,6 +82,9 @@ def call_query(request: ingest_pb2.ListCallsRequest) -> CallQuery:
         created_to=_utc(request.created_to) if request.HasField("created_to") else None,
         flagged=FlagFilter(
             ingest_pb2.FlagFilter.Name(request.flagged).removeprefix("FLAG_FILTER_")
+        ),
+        review=ReviewFilter(
+            ingest_pb2.ReviewFilter.Name(request.review).removeprefix("REVIEW_FILTER_")
         ),
         job_id=request.job_id,
         page_size=page_size(request.page_size),

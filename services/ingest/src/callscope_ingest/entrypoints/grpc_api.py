@@ -303,6 +303,20 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         )
         return call_to_proto(call)
 
+    async def MarkReviewed(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.MarkReviewedRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.MarkReviewedRequest, ingest_pb2.Call],
+    ) -> ingest_pb2.Call:
+        """The call with its current result marked reviewed."""
+        call = await answer(
+            context,
+            call_management.mark_reviewed(
+                request.org_id, request.call_id, request.reviewer, request.note, self._ports
+            ),
+        )
+        return call_to_proto(call)
+
     async def PreviewBulkUpload(  # noqa: N802 - gRPC method name
         self,
         request: ingest_pb2.PreviewBulkUploadRequest,
@@ -470,6 +484,15 @@ def call_to_proto(call: Call) -> ingest_pb2.Call:
                 flag_reasons=list(call.result.flag_reasons),
                 analysis_version=call.result.analysis_version,
                 transcript_version=call.result.transcript_version,
+            )
+        )
+    if call.review is not None:
+        message.review.CopyFrom(
+            ingest_pb2.CallReview(
+                reviewed_by=call.review.reviewed_by,
+                reviewed_at=_timestamp(call.review.reviewed_at),
+                note=call.review.note,
+                analysis_version=call.review.analysis_version,
             )
         )
     if call.failure is not None:
