@@ -28,8 +28,8 @@ async def test_login_sets_an_httponly_strict_cookie_and_logout_ends_the_session(
 
         await page.get_by_role("button", name="Log out").click()
         await expect(page.get_by_role("button", name="Log in")).to_be_visible()
-        cookies = {"callscope_session": cookie["value"]}
-        async with httpx.AsyncClient(base_url=services.gateway_url, cookies=cookies) as client:
+        ended = {"callscope_session": cookie["value"]}
+        async with httpx.AsyncClient(base_url=services.gateway_url, cookies=ended) as client:
             gone = await client.get("/api/v1/auth/me")
         assert gone.status_code == 401
         session.assert_no_errors()
