@@ -369,6 +369,13 @@ async def list_calls(  # one keyword parameter per filter of the guide's call li
         page_size=limit,
         page_token=cursor,
     )
+    return await call_page(principal, request, context)
+
+
+async def call_page(
+    principal: Principal, request: ingest_pb2.ListCallsRequest, context: ApiContext
+) -> dict[str, Any]:
+    """One page of calls matching the request, narrowed to what the principal may see."""
     scoped = scoped_call_filter(principal, request)
     if scoped is None:
         return {"calls": [], "next_cursor": None}

@@ -20,7 +20,7 @@ from callscope_gateway.domain.errors import GatewayError
 from callscope_gateway.entrypoints.context import Context
 from callscope_gateway.entrypoints.errors import COMMON_ERRORS, error_responses, from_rpc
 from callscope_gateway.entrypoints.principal import allowed
-from callscope_gateway.entrypoints.routes.calls import scoped_call, scoped_call_filter
+from callscope_gateway.entrypoints.routes.calls import call_page, scoped_call
 from callscope_gateway.entrypoints.schemas import Analysis, Call, CallPage
 from callscope_gateway.entrypoints.views import analysis_view, call_view
 
@@ -88,17 +88,7 @@ async def review_queue(
         page_size=limit,
         page_token=cursor,
     )
-    scoped = scoped_call_filter(principal, request)
-    if scoped is None:
-        return {"calls": [], "next_cursor": None}
-    try:
-        page = await context.peers.list_calls(scoped)
-    except grpc.aio.AioRpcError as error:
-        raise from_rpc(error) from error
-    return {
-        "calls": [call_view(call) for call in page.calls],
-        "next_cursor": page.next_page_token or None,
-    }
+    return await call_page(principal, request, context)
 
 
 @router.post(
