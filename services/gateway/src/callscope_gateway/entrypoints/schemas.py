@@ -596,8 +596,8 @@ class SftpSettings(_View):
     upload_path: str | None
 
 
-class CampaignSummary(_View):
-    """A campaign in a list: its settings without checks."""
+class _CampaignSettings(_View):
+    """What a campaign's list entry and its full view share."""
 
     id: str
     name: str
@@ -609,6 +609,11 @@ class CampaignSummary(_View):
     company_name: str
     evaluator: str
     claude_model: str
+
+
+class CampaignSummary(_CampaignSettings):
+    """A campaign in a list: its settings without checks."""
+
     created_at: str | None
 
 
@@ -618,20 +623,10 @@ class CampaignList(_View):
     campaigns: list[CampaignSummary]
 
 
-class Campaign(_View):
+class Campaign(_CampaignSettings):
     """A campaign's settings (SFTP ones with their upload path) and its checks in order."""
 
-    id: str
     org_id: str
-    name: str
-    flag_threshold: float
-    auto_processing: bool
-    transcription_provider: str
-    agent_channel: str
-    opening_party: str
-    company_name: str
-    evaluator: str
-    claude_model: str
     sftp: SftpSettings
     checks: list[Check]
 
