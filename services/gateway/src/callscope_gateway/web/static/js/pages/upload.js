@@ -57,7 +57,8 @@ function uploadPage(ctx, campaigns, stops) {
       selected.splice(selected.indexOf(entry), 1);
       refresh();
     })));
-    submit.textContent = ready.length === 1 ? "Upload 1 file" : `Upload ${ready.length} files`;
+    submit.textContent = ready.length === 1 ? "Upload 1 file"
+      : ready.length ? `Upload ${ready.length} files` : "Upload";
     submit.disabled = !ready.length || !select.value;
   }
 
