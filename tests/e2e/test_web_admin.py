@@ -8,11 +8,12 @@ import secrets
 import uuid
 
 import httpx
+from callscope_gateway.adapters.mongo import MongoDirectory
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.support.browser import sign_in
 from tests.support.jobs import other_campaign
-from tests.support.people import Person
+from tests.support.people import Person, new_person
 from tests.support.services import RunningServices
 from tests.support.stores import StoreInspector
 
@@ -205,6 +206,44 @@ async def test_owner_creates_a_manager_with_a_campaign_and_the_audit_log_shows_i
         await row.get_by_role("button", name="Delete").click()
         await confirm(page, "Delete user")
         await expect(row).to_have_count(0)
+        session.assert_no_errors()
+    finally:
+        await session.close()
+
+
+async def test_a_manager_sees_what_the_role_may_do_and_no_more(
+    browser: Browser,
+    api: httpx.AsyncClient,
+    services: RunningServices,
+    stores: StoreInspector,
+    directory: MongoDirectory,
+) -> None:
+    campaign_id, _ = await other_campaign(stores, services)
+    manager = await new_person(
+        api, directory, services.credentials["org_id"], "MANAGER", campaign_ids=[campaign_id]
+    )
+    session = await sign_in(browser, services.gateway_url, manager.email, manager.password)
+    try:
+        page = session.page
+        nav = page.locator("#nav")
+        await expect(nav.get_by_role("link", name="Upload")).to_be_visible()
+        await expect(nav.get_by_role("link", name="Users")).to_have_count(0)
+        await expect(nav.get_by_role("link", name="Audit log")).to_have_count(0)
+
+        await page.goto(f"/#/campaigns/{campaign_id}")
+        await expect(page.get_by_text("Your role may view these settings")).to_be_visible()
+        await expect(page.get_by_label("Flag threshold (0–100)")).to_be_disabled()
+        await expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
+        await expect(page.get_by_role("button", name="Add check")).to_have_count(0)
+        await expect(page.locator("[data-role=api-keys]")).to_have_count(0)
+        await expect(page.get_by_role("button", name="Save SFTP settings")).to_have_count(0)
+        # Managers follow SFTP batches and files, and may upload.
+        sftp = page.locator("[data-role=sftp]")
+        await expect(sftp.get_by_role("heading", name="Batches")).to_be_visible()
+        await expect(page.get_by_role("link", name="Upload calls")).to_be_visible()
+
+        await page.goto("/#/users")
+        await expect(page.get_by_role("alert")).to_contain_text("only owners manage users")
         session.assert_no_errors()
     finally:
         await session.close()
