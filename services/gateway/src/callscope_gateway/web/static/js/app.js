@@ -38,7 +38,7 @@ const NAV = [
   ["Audit log", "/audit", "READ_AUDIT_LOG"],
 ];
 
-const state = { user: null, permissions: new Set(), cleanup: null };
+const state = { user: null, permissions: new Set(), cleanup: null, route: 0 };
 
 function match(path) {
   const parts = path.split("/").filter(Boolean);
@@ -112,6 +112,10 @@ function landing() {
 }
 
 async function route() {
+  // Each navigation gets a number: a page still loading when the next navigation starts
+  // must not draw over the new one, nor leave its polling running.
+  state.route += 1;
+  const current = state.route;
   if (state.cleanup) {
     try {
       state.cleanup();
@@ -137,10 +141,14 @@ async function route() {
       h("a", { href: `#${landing()}` }, "Go to the start page"));
     return;
   }
-  const root = clear(main);
-  root.dataset.page = found.page;
+  // Each page draws into a container of its own: a stale page that resumes after an await
+  // writes into a detached node, never into the screen that replaced it.
+  const root = h("div", { class: "page", dataset: { page: found.page } });
+  clear(main, root);
+  main.dataset.page = found.page;
   try {
     const module = await import(`./pages/${found.page}.js`);
+    if (current !== state.route) return;
     const ctx = {
       params: found.params,
       query,
@@ -153,8 +161,11 @@ async function route() {
       },
     };
     const cleanup = await module.render(root, ctx);
-    if (typeof cleanup === "function") state.cleanup = cleanup;
+    if (typeof cleanup !== "function") return;
+    if (current === state.route) state.cleanup = cleanup;
+    else cleanup();
   } catch (error) {
+    if (current !== state.route) return;
     console.error(error);
     clear(root, errorBox(error));
   }

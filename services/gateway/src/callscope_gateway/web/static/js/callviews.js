@@ -10,8 +10,9 @@ export const SOURCES = ["UI", "API", "BULK", "SFTP"];
 // A call in one of these states will not change by itself: polling can stop.
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "DUPLICATE"]);
 
+// (`queued` stays true on a call once queued, so only the status decides.)
 export function isTerminal(call) {
-  return TERMINAL.has(call.status) && !call.queued;
+  return TERMINAL.has(call.status);
 }
 
 // id → name of the campaigns the user may see; an empty map when the role may not list them.

@@ -28,13 +28,16 @@ function frame(width, height, title, desc, name) {
   uid += 1;
   const titleId = `chart-title-${uid}`;
   const descId = `chart-desc-${uid}`;
-  return s("svg", {
+  const svg = s("svg", {
     class: "chart",
     viewBox: `0 0 ${width} ${height}`,
     role: "img",
     "aria-labelledby": `${titleId} ${descId}`,
     "data-chart": name || null,
   }, s("title", { id: titleId }, title), s("desc", { id: descId }, desc));
+  // Shrinks with its card but never grows past its drawn size (text would balloon).
+  svg.style.maxWidth = `${width}px`;
+  return svg;
 }
 
 function niceMax(value) {
@@ -48,6 +51,11 @@ function niceMax(value) {
 function formatValue(value, digits) {
   if (value === null || value === undefined) return "—";
   return digits ? Number(value).toFixed(digits) : String(value);
+}
+
+// An axis value: whole numbers as they are, fractions to one decimal.
+function axisValue(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
 /**
@@ -71,7 +79,7 @@ export function barChart(data, options) {
     const y = top + plotHeight * (1 - fraction);
     svg.append(s("line", { class: "grid-line", x1: left, x2: width - 8, y1: y, y2: y }));
     svg.append(s("text", { class: "axis", x: left - 6, y: y + 4, "text-anchor": "end" },
-      formatValue(max * fraction, max < 10 && fraction === 0.5 ? 1 : 0)));
+      axisValue(max * fraction)));
   }
   const slot = (width - left - 8) / Math.max(1, data.length);
   const barWidth = Math.min(44, slot * 0.7);
@@ -129,10 +137,10 @@ export function hbarChart(data, options) {
  */
 export function lineChart(points, options) {
   const { title, desc, name, digits = 1 } = options;
-  const width = Math.max(360, points.length * 28 + 70);
+  const width = Math.max(560, points.length * 40 + 70);
   const height = 240;
   const left = 44;
-  const right = 16;
+  const right = 36;
   const top = 18;
   const bottom = 46;
   const min = options.min ?? 0;
@@ -148,7 +156,7 @@ export function lineChart(points, options) {
     svg.append(s("line", { class: "grid-line", x1: left, x2: width - right, y1: yOf(value),
       y2: yOf(value) }));
     svg.append(s("text", { class: "axis", x: left - 6, y: yOf(value) + 4, "text-anchor": "end" },
-      formatValue(value, 0)));
+      axisValue(value)));
   }
   // Segments of consecutive points that have a value.
   let run = [];
@@ -164,8 +172,10 @@ export function lineChart(points, options) {
     else run.push([xOf(index), yOf(point.value)]);
   });
   flush();
-  // Label roughly ten x positions so dates do not overlap.
+  // Label roughly ten x positions so dates do not overlap, counted back from the newest
+  // point so that it always has its label.
   const labelEvery = Math.max(1, Math.ceil(points.length / 10));
+  const last = points.length - 1;
   points.forEach((point, index) => {
     const x = xOf(index);
     const group = s("g", { class: "point", "data-label": point.label,
@@ -177,7 +187,7 @@ export function lineChart(points, options) {
         s("text", { class: "value", x, y: y - 8, "text-anchor": "middle" },
           formatValue(point.value, digits)));
     }
-    if (index % labelEvery === 0 || index === points.length - 1) {
+    if ((last - index) % labelEvery === 0) {
       group.append(s("text", { class: "axis", x, y: height - bottom + 16,
         "text-anchor": "middle" }, point.label));
     }

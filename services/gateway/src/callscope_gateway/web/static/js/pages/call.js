@@ -322,7 +322,8 @@ class CallPage {
 
   async linkAgent() {
     this.editing = true;
-    clear(this.metadata, h("h2", {}, "Link agent"), h("p", { class: "muted" }, "Loading agents…"));
+    clear(this.metadata, h("h2", {}, "Link agent"),
+      h("p", { class: "muted" }, "Loading agents…"));
     const agents = await agentList(this.ctx, this.call.campaign_id);
     const current = this.call.agent && this.call.agent.id;
     const select = h("select", { id: "link-agent", name: "agent_id" },
@@ -482,9 +483,9 @@ class CallPage {
   checkView(result, latest) {
     const override = result.override || null;
     const aiAnswer = result.ai_answer || (override && override.ai_answer) || null;
-    const box = h("article", { class: `check${override ? " overridden" : ""}`,
-      dataset: { checkId: result.check_id } });
-    box.append(
+    // Built with h(), which skips null children (Element.append would print "null").
+    return h("article", { class: `check${override ? " overridden" : ""}`,
+      dataset: { checkId: result.check_id } },
       h("div", { class: "check-head" },
         h("h3", {}, result.name),
         result.critical ? h("span", { class: "badge critical" }, "Critical") : null,
@@ -505,9 +506,8 @@ class CallPage {
       result.needs_review ? h("p", { class: "needs-review" },
         `Needs review: ${result.review_reason || "the answer could not be verified"}`) : null,
       result.evidence ? this.evidenceView(result.evidence) : null,
-      result.reasoning ? h("p", { class: "reasoning" }, result.reasoning) : null);
-    if (this.reviewMode && latest) box.append(this.overrideControl(result));
-    return box;
+      result.reasoning ? h("p", { class: "reasoning" }, result.reasoning) : null,
+      this.reviewMode && latest ? this.overrideControl(result) : null);
   }
 
   evidenceView(evidence) {
@@ -531,8 +531,9 @@ class CallPage {
       const choice = h("select", { id: `${id}-answer`, name: "answer" },
         answers.map((answer) => h("option",
           { value: answer, selected: answer === suggested }, answerLabel(answer))));
-      const comment = h("textarea", { id: `${id}-comment`, name: "comment", required: true,
-        maxlength: 2000, placeholder: "Why is the answer different?" });
+      // Checked here rather than with `required`, so the API-style message shows inline.
+      const comment = h("textarea", { id: `${id}-comment`, name: "comment",
+        "aria-required": "true", maxlength: 2000, placeholder: "Why is the answer different?" });
       const error = h("div");
       const save = h("button", { type: "submit", class: "primary" }, "Save override");
       const form = h("form", { class: "override-form", "aria-label": `Override ${result.name}` },

@@ -40,7 +40,7 @@ export async function render(root, ctx) {
   });
 
   const params = { ...filters, limit: PAGE_SIZE, cursor: cursor || undefined };
-  const state = { rows: new Map(), ids: "" };
+  const state = { rows: new Map(), ids: null };
   let first = true;
   const refresh = async () => {
     if (document.hidden && !first) return;

@@ -28,7 +28,7 @@ export async function render(root, ctx) {
   const cursor = ctx.query.get("cursor") || "";
   if (!cursor) trail = [];
   root.append(h("div", { class: "page-head" }, h("h1", {}, "Review queue")),
-    h("p", { class: "muted" }, "Flagged calls that nobody has reviewed yet, most urgent " +
+    h("p", { class: "muted" }, "Flagged calls that nobody has reviewed yet, newest " +
       "first. Open one to check its answers, override what is wrong, and mark it reviewed."));
   if (!ctx.can("REVIEW_CALLS")) {
     root.append(errorBox(new Error("Your role cannot review calls.")));
