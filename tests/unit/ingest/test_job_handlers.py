@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 from callscope_ingest import job_handlers
@@ -399,6 +399,156 @@ async def test_a_finished_job_cannot_be_cancelled(store: InMemoryJobStore) -> No
         await job_handlers.cancel_job(ORG, report.job.id, store)
     assert refused.value.code is JobRejection.JOB_FINISHED
     assert store.jobs[report.job.id].cancelled_at is None
+
+
+# -- cancelling one item --------------------------------------------------------------------
+
+
+async def cancel_item(
+    store: InMemoryJobStore, job_id: str, item_id: str, *, org: str = ORG, campaign: str = ""
+) -> JobReport:
+    return await job_handlers.cancel_item(
+        store, org_id=org, campaign_id=campaign, job_id=job_id, item_id=item_id
+    )
+
+
+async def test_a_cancelled_item_is_finished_and_the_rest_of_the_job_completes(
+    store: InMemoryJobStore,
+) -> None:
+    report = await ui_job(store, files=2)
+    kept, dropped = (item.id for item in report.items)
+
+    cancelled = await cancel_item(store, report.job.id, dropped, campaign=CAMPAIGN)
+
+    assert [item.state for item in cancelled.items] == [S.WAITING, S.CANCELLED]
+    assert cancelled.status is JobStatus.QUEUED
+    assert store.jobs[report.job.id].cancelled_at is None
+    assert store.claims[dropped] is ItemClaim.CANCEL
+    upload = await begin(store, report.job.id, kept)
+    await upload.uploaded(a_call(kept))
+    store.call_status[kept] = CallStatus.COMPLETED
+    done = await job_handlers.get_job(ORG, report.job.id, store)
+    assert done.status is JobStatus.COMPLETED
+    assert (done.counts.completed, done.counts.cancelled, done.counts.total) == (1, 1, 2)
+
+
+async def test_cancelling_an_item_twice_answers_the_job_again(store: InMemoryJobStore) -> None:
+    report = await ui_job(store, files=2)
+    item_id = report.items[0].id
+    first = await cancel_item(store, report.job.id, item_id)
+    second = await cancel_item(store, report.job.id, item_id)
+    assert first.items == second.items
+    assert second.counts.cancelled == 1
+
+
+async def test_a_cancelled_item_refuses_its_file_saying_it_was_cancelled(
+    store: InMemoryJobStore,
+) -> None:
+    report = await ui_job(store, files=2)
+    item_id = report.items[0].id
+    await cancel_item(store, report.job.id, item_id)
+    with pytest.raises(JobRejectedError) as refused:
+        await begin(store, report.job.id, item_id)
+    assert refused.value.code is JobRejection.ITEM_CANCELLED
+    assert "call0.mp3" in refused.value.message
+    assert store.by_id[item_id].state is S.CANCELLED
+
+
+async def test_a_rejected_item_can_be_cancelled(store: InMemoryJobStore) -> None:
+    report = await ui_job(store, files=1)
+    item_id = report.items[0].id
+    upload = await begin(store, report.job.id, item_id)
+    await upload.rejected(UploadRejectedError(RejectionCode.TOO_SHORT, "too short"))
+    assert (await job_handlers.get_job(ORG, report.job.id, store)).status is JobStatus.FAILED
+    cancelled = await cancel_item(store, report.job.id, item_id)
+    assert cancelled.items[0].state is S.CANCELLED
+    # Every file given up one by one: nothing of the job was kept.
+    assert cancelled.status is JobStatus.CANCELLED
+
+
+async def test_an_item_still_arriving_is_refused_as_in_flight_until_the_upload_breaks_off(
+    store: InMemoryJobStore,
+) -> None:
+    report = await ui_job(store, files=2)
+    item_id = report.items[0].id
+    upload = await begin(store, report.job.id, item_id)
+    with pytest.raises(JobRejectedError) as refused:
+        await cancel_item(store, report.job.id, item_id)
+    assert refused.value.code is JobRejection.ITEM_IN_FLIGHT
+    assert "try again" in refused.value.message
+    assert store.by_id[item_id].state is S.UPLOADING
+    assert store.claims[item_id] is ItemClaim.UPLOAD
+
+    await upload.abandoned()
+    cancelled = await cancel_item(store, report.job.id, item_id)
+    assert cancelled.items[0].state is S.CANCELLED
+    assert store.by_id[item_id].bytes_received == 0
+
+
+async def test_an_uploaded_item_is_a_call_and_is_not_cancelled(store: InMemoryJobStore) -> None:
+    report = await ui_job(store, files=2)
+    item_id = report.items[0].id
+    upload = await begin(store, report.job.id, item_id)
+    await upload.uploaded(a_call(item_id))
+    with pytest.raises(JobRejectedError) as refused:
+        await cancel_item(store, report.job.id, item_id)
+    assert refused.value.code is JobRejection.ITEM_ALREADY_UPLOADED
+    assert f"call-{item_id}" in refused.value.message
+    assert store.by_id[item_id].state is S.UPLOADED
+
+
+class UploadFinishesBeforeTheCancelClaim(InMemoryJobStore):
+    """A store where an upload completes between the cancel's look at the item and its claim."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finish: Callable[[], Awaitable[None]] | None = None
+
+    async def claim_item(self, job_id: str, item_id: str, claim: ItemClaim) -> ItemClaim | None:
+        if claim is ItemClaim.CANCEL and self.finish is not None:
+            finish, self.finish = self.finish, None
+            await finish()
+        return await super().claim_item(job_id, item_id, claim)
+
+
+async def test_an_item_that_arrives_while_it_is_being_cancelled_is_kept() -> None:
+    store = UploadFinishesBeforeTheCancelClaim()
+    report = await ui_job(store, files=1)
+    item_id = report.items[0].id
+    upload = await begin(store, report.job.id, item_id)
+    store.finish = lambda: upload.uploaded(a_call(item_id))
+    with pytest.raises(JobRejectedError) as refused:
+        await cancel_item(store, report.job.id, item_id)
+    assert refused.value.code is JobRejection.ITEM_ALREADY_UPLOADED
+    assert store.by_id[item_id].state is S.UPLOADED
+
+
+async def test_an_item_of_a_cancelled_job_is_answered_as_cancelled(
+    store: InMemoryJobStore,
+) -> None:
+    report = await ui_job(store, files=2)
+    await job_handlers.cancel_job(ORG, report.job.id, store)
+    answered = await cancel_item(store, report.job.id, report.items[1].id)
+    assert answered.status is JobStatus.CANCELLED
+    assert answered.items[1].state is S.CANCELLED
+
+
+async def test_another_organisations_or_campaigns_item_cannot_be_cancelled(
+    store: InMemoryJobStore,
+) -> None:
+    report = await ui_job(store)
+    mine = report.items[0].id
+    for org, campaign, job_id, item_id in (
+        ("org-2", "", report.job.id, mine),
+        (ORG, "campaign-2", report.job.id, mine),
+        (ORG, CAMPAIGN, report.job.id, "no-such-item"),
+        (ORG, CAMPAIGN, "no-such-job", mine),
+        (ORG, CAMPAIGN, "", ""),
+    ):
+        with pytest.raises(JobNotFoundError):
+            await cancel_item(store, job_id, item_id, org=org, campaign=campaign)
+    assert store.claims == {}
+    assert store.by_id[mine].state is S.WAITING
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -109,6 +109,39 @@ def test_status_is_derived_from_items_and_calls(
     assert job_status(False, tally(items, calls)) == status
 
 
+@pytest.mark.parametrize(
+    ("items", "calls", "status"),
+    [
+        pytest.param(
+            {S.UPLOADED: 1, S.CANCELLED: 1},
+            {C.COMPLETED: 1},
+            JobStatus.COMPLETED,
+            id="one-completed-one-cancelled",
+        ),
+        pytest.param(
+            {S.UPLOADED: 1, S.CANCELLED: 1},
+            {C.TRANSCRIBING: 1},
+            JobStatus.PROCESSING,
+            id="the-other-call-busy",
+        ),
+        pytest.param(
+            {S.REJECTED: 1, S.CANCELLED: 1}, {}, JobStatus.FAILED, id="one-refused-one-cancelled"
+        ),
+        pytest.param({S.WAITING: 1, S.CANCELLED: 1}, {}, JobStatus.QUEUED, id="rest-not-sent"),
+        pytest.param({S.CANCELLED: 2}, {}, JobStatus.CANCELLED, id="every-file-cancelled"),
+    ],
+)
+def test_an_item_cancelled_on_its_own_is_finished_and_the_job_goes_on(
+    items: dict[JobItemState, int], calls: dict[CallStatus, int], status: JobStatus
+) -> None:
+    assert job_status(False, tally(items, calls)) == status
+
+
+def test_counts_show_items_cancelled_on_their_own() -> None:
+    counts = job_counts(tally({S.UPLOADED: 1, S.CANCELLED: 1}, {C.COMPLETED: 1}))
+    assert (counts.total, counts.completed, counts.processed, counts.cancelled) == (2, 1, 1, 1)
+
+
 def test_a_cancelled_job_is_cancelled_whatever_its_items() -> None:
     for items in ({S.WAITING: 1}, {S.UPLOADED: 1}, {S.CANCELLED: 2, S.UPLOADING: 1}):
         assert job_status(True, tally(items, {C.COMPLETED: 1})) is JobStatus.CANCELLED

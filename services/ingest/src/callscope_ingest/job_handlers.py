@@ -1,4 +1,5 @@
-"""Ingest's job use cases: preview a bulk CSV, create a job, upload its items, read and cancel.
+"""Ingest's job use cases: preview a bulk CSV, create a job, upload its items, read and cancel
+(a whole job, or one of its items).
 
 Each item's file arrives through the ordinary upload (`handlers.register_call`); what
 this module adds is who may send it (a unique claim on the item), the item's state and
@@ -33,6 +34,7 @@ from callscope_ingest.domain.jobs import (
     JobCursor,
     JobFile,
     JobItem,
+    JobItemState,
     JobNotFoundError,
     JobRejectedError,
     JobRejection,
@@ -40,7 +42,10 @@ from callscope_ingest.domain.jobs import (
     check_cancellable,
     decode_job_cursor,
     encode_job_cursor,
+    item_cancelled_error,
+    item_in_flight_error,
     item_taken_error,
+    item_uploaded_error,
     job_cancelled_error,
     job_page_size,
     job_report,
@@ -174,6 +179,47 @@ async def cancel_job(org_id: str, job_id: str, jobs: JobStore) -> JobReport:
     return await get_job(org_id, job_id, jobs)
 
 
+async def cancel_item(
+    jobs: JobStore,
+    *,
+    org_id: str,
+    campaign_id: str,
+    job_id: str,
+    item_id: str,
+) -> JobReport:
+    """Cancels one file of a job (the rest go on); answers the job with all its items.
+
+    A WAITING or REJECTED item is claimed for the cancellation and becomes CANCELLED;
+    an item already CANCELLED is answered as it is. An upload still holding the item
+    (the client stopped sending but the server has not seen the connection drop yet)
+    is refused as `item_in_flight`, which is worth retrying: the moment the upload
+    breaks off, `ItemUpload.abandoned` frees the item. A file that arrived completely
+    is a call, which is kept (`item_already_uploaded`). campaign_id, when given, must
+    be the job's, as for begin_item_upload.
+    """
+    job = await jobs.get(org_id, job_id) if job_id and item_id else None
+    if job is None or (campaign_id and campaign_id != job.campaign_id):
+        raise JobNotFoundError(job_id)
+    item = await jobs.item(job.id, item_id)
+    if item is None:
+        raise JobNotFoundError(job_id)
+    if item.state is JobItemState.UPLOADED:
+        raise item_uploaded_error(item)
+    if item.state is not JobItemState.CANCELLED:
+        holder = await jobs.claim_item(job.id, item.id, ItemClaim.CANCEL)
+        if holder is ItemClaim.UPLOAD:
+            # Held by an upload: still arriving, or arrived between our look and the claim.
+            current = await jobs.item(job.id, item.id)
+            if current is not None and current.state is JobItemState.UPLOADED:
+                raise item_uploaded_error(current)
+            raise item_in_flight_error(item.file_name)
+        # Ours (the item was WAITING or REJECTED), or already the job cancellation's: the
+        # write is the same either way, and repeating it finishes a cancel cut short.
+        await jobs.cancel_item(item.id, dt.datetime.now(dt.UTC))
+        logger.info("job item cancelled", extra={"job_id": job.id, "item_id": item.id})
+    return await get_job(org_id, job_id, jobs)
+
+
 async def begin_item_upload(
     jobs: JobStore,
     *,
@@ -198,7 +244,8 @@ async def begin_item_upload(
         raise job_cancelled_error()
     holder = await jobs.claim_item(job.id, item.id, ItemClaim.UPLOAD)
     if holder is ItemClaim.CANCEL:
-        raise job_cancelled_error()
+        # The whole job, or only this item, was cancelled: say which.
+        raise job_cancelled_error() if job.cancelled_at else item_cancelled_error(item.file_name)
     if holder is not None:
         raise item_taken_error(item.id)
     now = dt.datetime.now(dt.UTC)

@@ -128,7 +128,7 @@ class _JobItemStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobItemS
     JOB_ITEM_STATE_REJECTED: _JobItemState.ValueType  # 4
     """The file was refused (error_code, error_message); it may be uploaded again."""
     JOB_ITEM_STATE_CANCELLED: _JobItemState.ValueType  # 5
-    """The job was cancelled before this file was uploaded."""
+    """The job, or this item on its own, was cancelled before the file was uploaded."""
 
 class JobItemState(_JobItemState, metaclass=_JobItemStateEnumTypeWrapper):
     """Where one file of a job is on its way in."""
@@ -143,7 +143,7 @@ JOB_ITEM_STATE_UPLOADED: JobItemState.ValueType  # 3
 JOB_ITEM_STATE_REJECTED: JobItemState.ValueType  # 4
 """The file was refused (error_code, error_message); it may be uploaded again."""
 JOB_ITEM_STATE_CANCELLED: JobItemState.ValueType  # 5
-"""The job was cancelled before this file was uploaded."""
+"""The job, or this item on its own, was cancelled before the file was uploaded."""
 Global___JobItemState: _TypeAlias = JobItemState  # noqa: Y015
 
 class _TimeBucket:
@@ -1250,6 +1250,35 @@ class GetJobRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetJobRequest: _TypeAlias = GetJobRequest  # noqa: Y015
+
+@_typing.final
+class CancelJobItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    campaign_id: _builtins.str
+    """The caller's campaign scope: when set, the job must be this campaign's."""
+    job_id: _builtins.str
+    item_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        item_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "item_id", b"item_id", "job_id", b"job_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelJobItemRequest: _TypeAlias = CancelJobItemRequest  # noqa: Y015
 
 @_typing.final
 class ListJobsRequest(_message.Message):

@@ -124,6 +124,11 @@ class IngestStub:
                 request_serializer=callscope_dot_v1_dot_ingest__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=callscope_dot_v1_dot_ingest__pb2.Job.FromString,
                 _registered_method=True)
+        self.CancelJobItem = channel.unary_unary(
+                '/callscope.v1.Ingest/CancelJobItem',
+                request_serializer=callscope_dot_v1_dot_ingest__pb2.CancelJobItemRequest.SerializeToString,
+                response_deserializer=callscope_dot_v1_dot_ingest__pb2.Job.FromString,
+                _registered_method=True)
 
 
 class IngestServicer:
@@ -273,6 +278,16 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelJobItem(self, request, context):
+        """Cancels one item of a job, whose other items go on; answers the job with its items.
+        FAILED_PRECONDITION with rejection code `item_in_flight` (retry shortly) while an
+        upload still holds the item, ALREADY_EXISTS (`item_already_uploaded`) once its file
+        arrived completely; NOT_FOUND for another organisation's or campaign's job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -364,6 +379,11 @@ def add_IngestServicer_to_server(servicer, server):
             'CancelJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJob,
                     request_deserializer=callscope_dot_v1_dot_ingest__pb2.GetJobRequest.FromString,
+                    response_serializer=callscope_dot_v1_dot_ingest__pb2.Job.SerializeToString,
+            ),
+            'CancelJobItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJobItem,
+                    request_deserializer=callscope_dot_v1_dot_ingest__pb2.CancelJobItemRequest.FromString,
                     response_serializer=callscope_dot_v1_dot_ingest__pb2.Job.SerializeToString,
             ),
     }
@@ -852,6 +872,33 @@ class Ingest:
             target,
             '/callscope.v1.Ingest/CancelJob',
             callscope_dot_v1_dot_ingest__pb2.GetJobRequest.SerializeToString,
+            callscope_dot_v1_dot_ingest__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJobItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/callscope.v1.Ingest/CancelJobItem',
+            callscope_dot_v1_dot_ingest__pb2.CancelJobItemRequest.SerializeToString,
             callscope_dot_v1_dot_ingest__pb2.Job.FromString,
             options,
             channel_credentials,

@@ -95,6 +95,12 @@ class IngestStub:
     ListJobs: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ListJobsRequest, _ingest_pb2.ListJobsResponse]
     CancelJob: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.GetJobRequest, _ingest_pb2.Job]
     """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished."""
+    CancelJobItem: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.CancelJobItemRequest, _ingest_pb2.Job]
+    """Cancels one item of a job, whose other items go on; answers the job with its items.
+    FAILED_PRECONDITION with rejection code `item_in_flight` (retry shortly) while an
+    upload still holds the item, ALREADY_EXISTS (`item_already_uploaded`) once its file
+    arrived completely; NOT_FOUND for another organisation's or campaign's job.
+    """
 
 @_typing.type_check_only
 class IngestAsyncStub(IngestStub):
@@ -163,6 +169,12 @@ class IngestAsyncStub(IngestStub):
     ListJobs: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ListJobsRequest, _ingest_pb2.ListJobsResponse]  # type: ignore[assignment]
     CancelJob: _aio.UnaryUnaryMultiCallable[_ingest_pb2.GetJobRequest, _ingest_pb2.Job]  # type: ignore[assignment]
     """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished."""
+    CancelJobItem: _aio.UnaryUnaryMultiCallable[_ingest_pb2.CancelJobItemRequest, _ingest_pb2.Job]  # type: ignore[assignment]
+    """Cancels one item of a job, whose other items go on; answers the job with its items.
+    FAILED_PRECONDITION with rejection code `item_in_flight` (retry shortly) while an
+    upload still holds the item, ALREADY_EXISTS (`item_already_uploaded`) once its file
+    arrived completely; NOT_FOUND for another organisation's or campaign's job.
+    """
 
 class IngestServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -336,5 +348,17 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_pb2.Job, _abc.Awaitable[_ingest_pb2.Job]]:
         """Cancels the items not uploaded yet; FAILED_PRECONDITION when the job is finished."""
+
+    @_abc_1.abstractmethod
+    def CancelJobItem(
+        self,
+        request: _ingest_pb2.CancelJobItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Job, _abc.Awaitable[_ingest_pb2.Job]]:
+        """Cancels one item of a job, whose other items go on; answers the job with its items.
+        FAILED_PRECONDITION with rejection code `item_in_flight` (retry shortly) while an
+        upload still holds the item, ALREADY_EXISTS (`item_already_uploaded`) once its file
+        arrived completely; NOT_FOUND for another organisation's or campaign's job.
+        """
 
 def add_IngestServicer_to_server(servicer: IngestServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -69,6 +69,8 @@ class JobRejection(StrEnum):
     CSV_TOO_LARGE = "csv_too_large"
     JOB_CANCELLED = "job_cancelled"
     ITEM_ALREADY_UPLOADED = "item_already_uploaded"
+    ITEM_IN_FLIGHT = "item_in_flight"
+    ITEM_CANCELLED = "item_cancelled"
     JOB_FINISHED = "job_finished"
     INVALID_REQUEST = "invalid_request"
     INVALID_METADATA = "invalid_metadata"
@@ -196,16 +198,20 @@ def job_counts(tally: JobTally) -> JobCounts:
 def job_status(cancelled: bool, tally: JobTally) -> JobStatus:
     """CANCELLED once cancelled; QUEUED until a file arrives; COMPLETED/FAILED when all finished.
 
-    An item is finished when it was refused or cancelled, or its call is COMPLETED,
-    FAILED or DUPLICATE (an uploaded item whose call was deleted counts as finished too).
+    An item is finished when it was refused or cancelled (with the job, or on its own),
+    or its call is COMPLETED, FAILED or DUPLICATE (an uploaded item whose call was
+    deleted counts as finished too). A job whose every file was cancelled one by one is
+    CANCELLED as well: nothing of it was kept.
     """
-    if cancelled:
-        return JobStatus.CANCELLED
     total = sum(tally.items.values())
-    if tally.items.get(JobItemState.WAITING, 0) == total:
+    waiting = tally.items.get(JobItemState.WAITING, 0)
+    cancelled_items = tally.items.get(JobItemState.CANCELLED, 0)
+    if cancelled or (total and cancelled_items == total):
+        return JobStatus.CANCELLED
+    if waiting + cancelled_items == total:
         return JobStatus.QUEUED
     unfinished = (
-        tally.items.get(JobItemState.WAITING, 0)
+        waiting
         + tally.items.get(JobItemState.UPLOADING, 0)
         + sum(tally.calls.get(status, 0) for status in _CALLS_IN_PROGRESS)
     )
@@ -396,4 +402,32 @@ def item_taken_error(item_id: str) -> JobRejectedError:
         JobRejection.ITEM_ALREADY_UPLOADED,
         f"the file of item {item_id} is already uploaded or being uploaded; "
         "each file of a job is uploaded once",
+    )
+
+
+def item_cancelled_error(file_name: str) -> JobRejectedError:
+    """Why the file of an item cancelled on its own is refused."""
+    return JobRejectedError(
+        JobRejection.ITEM_CANCELLED,
+        f"the upload of {file_name} was cancelled, so this file is not taken any more; "
+        "start a new upload for it",
+    )
+
+
+def item_in_flight_error(file_name: str) -> JobRejectedError:
+    """Why an item whose upload is still under way cannot be cancelled yet (retriable)."""
+    return JobRejectedError(
+        JobRejection.ITEM_IN_FLIGHT,
+        f"the file {file_name} is still arriving; try again in a moment (stop sending it "
+        "first: once the upload breaks off, the item can be cancelled)",
+    )
+
+
+def item_uploaded_error(item: JobItem) -> JobRejectedError:
+    """Why an item whose file arrived completely cannot be cancelled any more."""
+    return JobRejectedError(
+        JobRejection.ITEM_ALREADY_UPLOADED,
+        f"the file {item.file_name} had already arrived completely, so it cannot be "
+        f"cancelled: it is call {item.call_id}, which was kept; delete the call if it is "
+        "not wanted",
     )

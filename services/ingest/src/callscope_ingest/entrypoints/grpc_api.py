@@ -361,6 +361,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         """Cancels the job's files not uploaded yet."""
         return await job_rpc.cancel_job(request, context, self._ports.jobs)
 
+    async def CancelJobItem(  # noqa: N802 - gRPC method name
+        self,
+        request: ingest_pb2.CancelJobItemRequest,
+        context: grpc.aio.ServicerContext[ingest_pb2.CancelJobItemRequest, ingest_pb2.Job],
+    ) -> ingest_pb2.Job:
+        """Cancels one file of a job; the others go on."""
+        return await job_rpc.cancel_job_item(request, context, self._ports.jobs)
+
 
 @dataclass
 class _Receiving:

@@ -40,6 +40,8 @@ _STATUS_FOR_CODE: dict[str, grpc.StatusCode] = {
     JobRejection.JOB_CANCELLED: grpc.StatusCode.FAILED_PRECONDITION,
     JobRejection.JOB_FINISHED: grpc.StatusCode.FAILED_PRECONDITION,
     JobRejection.ITEM_ALREADY_UPLOADED: grpc.StatusCode.ALREADY_EXISTS,
+    JobRejection.ITEM_IN_FLIGHT: grpc.StatusCode.FAILED_PRECONDITION,
+    JobRejection.ITEM_CANCELLED: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -124,6 +126,25 @@ async def cancel_job(
 ) -> ingest_pb2.Job:
     """The job, cancelled; FAILED_PRECONDITION (job_finished) when it was already over."""
     report = await _answer(context, job_handlers.cancel_job(request.org_id, request.job_id, jobs))
+    return job_to_proto(report)
+
+
+async def cancel_job_item(
+    request: ingest_pb2.CancelJobItemRequest,
+    context: grpc.aio.ServicerContext[Any, Any],
+    jobs: JobStore,
+) -> ingest_pb2.Job:
+    """The job with the item cancelled; item_in_flight / item_already_uploaded otherwise."""
+    report = await _answer(
+        context,
+        job_handlers.cancel_item(
+            jobs,
+            org_id=request.org_id,
+            campaign_id=request.campaign_id,
+            job_id=request.job_id,
+            item_id=request.item_id,
+        ),
+    )
     return job_to_proto(report)
 
 
