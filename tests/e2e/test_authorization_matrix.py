@@ -106,6 +106,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/campaigns/{campaign_id}/jobs"): Rule(CALL_MANAGERS),
     ("GET", "/api/v1/jobs/{job_id}"): Rule(CALL_MANAGERS),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): Rule(CALL_MANAGERS),
+    ("POST", "/api/v1/jobs/{job_id}/items/{item_id}/cancel"): Rule(CALL_MANAGERS),
     # Calls: reading.
     ("GET", "/api/v1/calls"): Rule(CALL_READERS),
     ("GET", "/api/v1/calls/{call_id}"): Rule(CALL_READERS),

@@ -318,6 +318,11 @@ class PeerClients:
         job: ingest_pb2.Job = await self._ingest.CancelJob(request, timeout=JOB_WRITE_TIMEOUT_S)
         return job
 
+    async def cancel_job_item(self, request: ingest_pb2.CancelJobItemRequest) -> ingest_pb2.Job:
+        """Asks ingest to cancel one item of a job; the job comes back with its items."""
+        job: ingest_pb2.Job = await self._ingest.CancelJobItem(request, timeout=JOB_WRITE_TIMEOUT_S)
+        return job
+
     async def list_sftp_batches(
         self, request: sftp_pb2.ListSftpBatchesRequest
     ) -> sftp_pb2.ListSftpBatchesResponse:

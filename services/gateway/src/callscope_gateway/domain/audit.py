@@ -111,6 +111,8 @@ AUDITED: dict[tuple[str, str], AuditRule] = {
         _A.CREATED, _T.CALL, answer="call_id"
     ),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): _on(_A.CANCELLED, _T.JOB, "job_id"),
+    # One file of the job given up; the job goes on, so it is changed, not cancelled.
+    ("POST", "/api/v1/jobs/{job_id}/items/{item_id}/cancel"): _on(_A.CHANGED, _T.JOB, "job_id"),
     # Campaigns, their checks and SFTP settings.
     ("POST", "/api/v1/campaigns"): _on(_A.CREATED, _T.CAMPAIGN, answer="id"),
     ("PATCH", _CAMPAIGN): _on(_A.CHANGED, _T.CAMPAIGN, "campaign_id"),

@@ -57,6 +57,9 @@ HTTP_STATUS = {
     "csv_too_large": 413,
     "job_cancelled": 409,
     "item_already_uploaded": 409,
+    # Retriable: the item's upload has not yet been seen to break off.
+    "item_in_flight": 409,
+    "item_cancelled": 409,
     "job_finished": 409,
     # A Range header none of whose bytes exist (call audio).
     "range_not_satisfiable": 416,

@@ -3,6 +3,8 @@
 A job is created first (its items are the files to come), then each file is sent on
 its own with `PUT /api/v1/jobs/{job_id}/items/{item_id}/file`, as many in parallel as
 the client likes; `GET /api/v1/jobs/{job_id}` shows each file's progress and outcome.
+One file is given up with `POST /api/v1/jobs/{job_id}/items/{item_id}/cancel`, the
+whole job with `POST /api/v1/jobs/{job_id}/cancel`.
 """
 
 from __future__ import annotations
@@ -231,6 +233,7 @@ async def _create_job(
             "job_cancelled",
             "job_finished",
             "item_already_uploaded",
+            "item_cancelled",
         ),
         DuplicateItemUpload,
     ),
@@ -376,6 +379,30 @@ async def cancel_job(job_id: str, principal: Uploader, context: Context) -> dict
     except grpc.aio.AioRpcError as error:
         raise from_rpc(error, f"no job with id {job_id}") from error
     return job_view(job)
+
+
+@router.post(
+    "/jobs/{job_id}/items/{item_id}/cancel",
+    response_model=Job,
+    responses=error_responses(*_SCOPED_ERRORS, "item_in_flight", "item_already_uploaded"),
+)
+async def cancel_job_item(
+    job_id: str, item_id: str, principal: Uploader, context: Context
+) -> dict[str, Any]:
+    """Cancels one file of a job (the others go on); 409 item_in_flight means retry shortly."""
+    job = await scoped_job(job_id, principal, context, item_id)
+    try:
+        cancelled = await context.peers.cancel_job_item(
+            ingest_pb2.CancelJobItemRequest(
+                org_id=principal.org_id,
+                campaign_id=job.campaign_id,
+                job_id=job.id,
+                item_id=item_id,
+            )
+        )
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc(error, f"job {job_id} has no item {item_id}") from error
+    return job_view(cancelled)
 
 
 # -- scope -----------------------------------------------------------------------------------
