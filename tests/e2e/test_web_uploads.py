@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, FilePayload, Locator, Page, expect
 
-from tests.support.audio import RenderedAudio, convert, render_noise
+from tests.support.audio import RenderedAudio, convert, render_mono, render_noise
 from tests.support.browser import WebSession, sign_in
-from tests.support.jobs import get_job, other_campaign, wait_for_job
+from tests.support.call_scripts import SHORT_GREETING
+from tests.support.jobs import get_job, items_by_name, other_campaign, wait_for_job
 from tests.support.people import Person
 from tests.support.polling import wait_for
 from tests.support.services import RunningServices
@@ -160,7 +161,7 @@ async def test_browsed_files_show_each_files_own_error(
         await session.close()
 
 
-async def test_cancelling_a_file_mid_upload_discards_it(
+async def test_cancelling_a_file_mid_upload_discards_it_and_the_others_go_on(
     browser: Browser,
     api: httpx.AsyncClient,
     services: RunningServices,
@@ -168,9 +169,11 @@ async def test_cancelling_a_file_mid_upload_discards_it(
     owner: Person,
     tmp_path: Path,
 ) -> None:
-    campaign_id, key = await other_campaign(stores, services, auto_processing=False)
+    campaign_id, key = await other_campaign(stores, services)
     # About 6 MB (under the test stack's 8 MB limit): a minute at the throttled speed.
     big = render_noise(tmp_path / "long-call.wav", 190.0, seed=99)
+    spoken = render_mono(SHORT_GREETING, tmp_path / "kept.wav", pause_s=0.83).path
+    small = convert(spoken, "mp3", tmp_path / "kept-call.mp3")
     session = await open_upload(browser, services, owner, campaign_id)
     try:
         page = session.page
@@ -185,15 +188,15 @@ async def test_cancelling_a_file_mid_upload_discards_it(
                 "uploadThroughput": THROTTLED_UPLOAD_BPS,
             },
         )
-        await page.locator("[data-role=file-browser]").set_input_files(str(big))
-        await page.get_by_role("button", name="Upload 1 file").click()
+        await page.locator("[data-role=file-browser]").set_input_files([str(big), str(small)])
+        await page.get_by_role("button", name="Upload 2 files").click()
         row = file_row(page, big.name)
         await expect(row).to_have_attribute("data-state", "uploading")
         job_id = await page.locator("section.batch").get_attribute("data-job")
         assert job_id
 
         async def arriving() -> dict[str, Any] | None:
-            item: dict[str, Any] = (await get_job(api, key, job_id))["items"][0]
+            item = items_by_name(await get_job(api, key, job_id))[big.name]
             return item if item["state"] == "UPLOADING" and item["bytes_received"] > 0 else None
 
         # The server has part of the file when the X is clicked.
@@ -205,12 +208,23 @@ async def test_cancelling_a_file_mid_upload_discards_it(
         await expect(row).to_have_attribute("data-state", "cancelled")
         await expect(row.locator("[data-role=message]")).to_contain_text("discarded")
 
+        # Only that file was given up: the other one is uploaded and processed to the end.
+        await expect(file_row(page, small.name).locator('[data-status="COMPLETED"]')).to_be_visible(
+            timeout=PROCESSING_TIMEOUT_MS
+        )
+        await expect(page.locator("[data-role=batch-status]")).to_contain_text("finished")
         job = await wait_for_job(api, key, job_id)
-        item = job["items"][0]
-        assert (job["status"], item["state"], item["call_id"]) == ("CANCELLED", "CANCELLED", None)
-        assert await stores.count("calls", {"job_item_id": item["id"]}) == 0
-        assert await stores.count("calls", {"campaign_id": campaign_id}) == 0
-        assert not [k for k in await stores.object_keys() if campaign_id in k]
+        assert (job["status"], job["cancelled_at"]) == ("COMPLETED", None)
+        counts = job["counts"]
+        assert (counts["total"], counts["completed"], counts["cancelled"]) == (2, 1, 1)
+        items = items_by_name(job)
+        dropped, kept = items[big.name], items[small.name]
+        assert (dropped["state"], dropped["call_id"]) == ("CANCELLED", None)
+        assert kept["state"] == "UPLOADED" and kept["call_id"]
+        assert await stores.count("calls", {"job_item_id": dropped["id"]}) == 0
+        assert await stores.count("calls", {"campaign_id": campaign_id}) == 1
+        objects = [k for k in await stores.object_keys() if f"/{campaign_id}/" in k]
+        assert objects and all(f"/{kept['call_id']}/" in k for k in objects)
         session.assert_no_errors()
     finally:
         await session.close()

@@ -4,12 +4,13 @@
 // PUT /api/v1/jobs/{job}/items/{item}/file, the raw file as the body. XMLHttpRequest rather
 // than fetch: only XHR reports upload progress, and abort() drops the connection, which is
 // how the server learns the file will not come (ingest spools the bytes to a temporary file
-// and keeps nothing of an interrupted upload; the item goes back to WAITING).
+// and keeps nothing of an interrupted upload).
 //
-// The API has no "cancel this one item" call, only POST /jobs/{id}/cancel, which cancels
-// the items not sent yet and lets files already arriving complete. So once every file of
-// the job has settled, a job with files the person cancelled is cancelled: the aborted
-// items (WAITING again) become CANCELLED and the job stops waiting for them.
+// A file's X aborts its transfer, then cancels that item alone with
+// POST /api/v1/jobs/{job}/items/{item}/cancel; the job's other files go on. Until the server
+// has seen the aborted connection drop, the item is still held by its upload and the cancel
+// answers 409 item_in_flight, so it is retried for a few seconds. A file that had already
+// arrived completely is a call (409 item_already_uploaded): it is kept, and the line says so.
 
 import { ApiError, api } from "./api.js";
 import { formatBytes, h, statusBadge } from "./ui.js";
@@ -167,7 +168,7 @@ function showAnswer(row, answer) {
 }
 
 // Sends the job's items (pairs of {item, file, row}) at most `concurrency` at a time.
-// Returns {cancelled, done} where done resolves once every file has settled.
+// Returns {done}, which resolves to {cancelled} once every file has settled.
 export function sendJob(job, entries, { concurrency = MAX_UI_FILES, onSettled } = {}) {
   const queue = [...entries];
   let cancelledAny = false;
@@ -175,10 +176,14 @@ export function sendJob(job, entries, { concurrency = MAX_UI_FILES, onSettled } 
 
   for (const entry of entries) {
     entry.row.cancelButton.addEventListener("click", () => {
+      if (entry.cancelled || entry.settled) return;
       cancelledAny = true;
       entry.cancelled = true;
+      entry.row.cancelButton.disabled = true;
+      entry.row.setState("cancelling", "Cancelling…");
+      // A transfer under way ends as aborted and run() cancels the item then.
       if (entry.transfer) entry.transfer.abort();
-      else settle(entry, "cancelled");
+      else cancelEntry(entry);
     });
   }
 
@@ -186,38 +191,53 @@ export function sendJob(job, entries, { concurrency = MAX_UI_FILES, onSettled } 
   const done = new Promise((resolve) => { finish = resolve; });
   let remaining = entries.length;
 
-  function settle(entry, kind) {
+  function settle(entry) {
     if (entry.settled) return;
     entry.settled = true;
-    if (kind === "cancelled") {
-      entry.row.setState("cancelled", "Cancelled");
-      entry.row.setMessage("The partial upload was discarded.");
-    }
     remaining -= 1;
     if (onSettled) onSettled(entry);
     if (remaining === 0) finish();
+  }
+
+  async function cancelEntry(entry) {
+    try {
+      await cancelItem(job.id, entry.item.id);
+      entry.row.setState("cancelled", "Cancelled");
+      entry.row.setMessage("The partial upload was discarded.");
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "item_already_uploaded") {
+        await showKept(job.id, entry);
+      } else {
+        entry.row.setState("error", "Not cancelled");
+        entry.row.setMessage(`The file could not be cancelled: ${error.message}`);
+        entry.row.el.classList.add("problem");
+      }
+    } finally {
+      settle(entry);
+    }
   }
 
   async function run(entry) {
     running += 1;
     const url = `/api/v1/jobs/${encodeURIComponent(job.id)}/items/${encodeURIComponent(entry.item.id)}/file`;
     entry.transfer = sendFile(url, entry.file, {
-      onStart: () => entry.row.setState("uploading", "Uploading"),
+      onStart: () => { if (!entry.cancelled) entry.row.setState("uploading", "Uploading"); },
       onProgress: (loaded, total, speed) => entry.row.progress(loaded, total, speed),
     });
     try {
       const answer = await entry.transfer.promise;
-      if (answer.aborted) settle(entry, "cancelled");
+      entry.transfer = null;
+      if (answer.aborted) await cancelEntry(entry);
       else {
         if (answer.status === 201) entry.row.progress(entry.file.size, entry.file.size, 0);
         entry.callId = showAnswer(entry.row, answer);
-        settle(entry, "answered");
+        settle(entry);
       }
     } catch (error) {
       entry.row.setState("error", "Failed");
       entry.row.setMessage(error.message);
       entry.row.el.classList.add("problem");
-      settle(entry, "failed");
+      settle(entry);
     } finally {
       entry.transfer = null;
       running -= 1;
@@ -234,21 +254,43 @@ export function sendJob(job, entries, { concurrency = MAX_UI_FILES, onSettled } 
 
   if (!entries.length) finish();
   pump();
-  return {
-    done: done.then(async () => {
-      if (cancelledAny) await cancelRest(job.id);
-      return { cancelled: cancelledAny };
-    }),
-  };
+  return { done: done.then(() => ({ cancelled: cancelledAny })) };
 }
 
-// Cancels what was never (completely) sent; a job already finished needs nothing.
-async function cancelRest(jobId) {
-  try {
-    await api.post(`/api/v1/jobs/${encodeURIComponent(jobId)}/cancel`);
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.code !== "job_finished") throw error;
+// How long the X keeps asking while the aborted upload still holds its item.
+const IN_FLIGHT_RETRY_MS = 250;
+const IN_FLIGHT_GIVE_UP_MS = 15000;
+
+// Cancels one item; retries while the server still sees its upload arriving.
+async function cancelItem(jobId, itemId) {
+  const url = `/api/v1/jobs/${encodeURIComponent(jobId)}/items/${encodeURIComponent(itemId)}/cancel`;
+  const giveUpAt = performance.now() + IN_FLIGHT_GIVE_UP_MS;
+  for (;;) {
+    try {
+      return await api.post(url);
+    } catch (error) {
+      const inFlight = error instanceof ApiError && error.code === "item_in_flight";
+      if (!inFlight || performance.now() > giveUpAt) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_RETRY_MS));
   }
+}
+
+// The file arrived completely before the cancel: its call is kept, and the line links it.
+async function showKept(jobId, entry) {
+  let item = null;
+  try {
+    const job = await api.get(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
+    item = job.items.find((each) => each.id === entry.item.id) || null;
+  } catch (error) {
+    console.warn("job refresh failed", error);
+  }
+  entry.callId = (item && item.call_id) || null;
+  const status = item && item.call_status;
+  entry.row.progress(entry.file.size, entry.file.size, 0);
+  entry.row.setState(status === "DUPLICATE" ? "duplicate" : "uploaded", "Uploaded", status);
+  entry.row.setMessage("The file had already arrived when it was cancelled; the call was kept. ",
+    ...(entry.callId ? [callLink(entry.callId, "Open the call")] : []));
 }
 
 // Follows the job's calls after upload: each row shows its call's status until final.
