@@ -20,6 +20,7 @@ from callscope_gateway.adapters.passwords import (
     needs_rehash,
     verify_password,
 )
+from callscope_gateway.directory_handlers import require_campaigns
 from callscope_gateway.domain.access import AccessPolicy, Principal, Role
 from callscope_gateway.domain.api_keys import (
     ApiKeyRecord,
@@ -296,13 +297,7 @@ async def _require_scope_targets(
     directory: MongoDirectory,
 ) -> None:
     """Every campaign is the organisation's; the agent (when one is named) too."""
-    known = await directory.existing_campaign_ids(principal.org_id, list(campaign_ids))
-    unknown = [campaign_id for campaign_id in campaign_ids if campaign_id not in known]
-    if unknown:
-        raise GatewayError(
-            "unknown_campaign",
-            f"campaign_ids: no campaign with id {', '.join(unknown)} in your organisation",
-        )
+    await require_campaigns(principal, campaign_ids, directory)
     if agent_id and await directory.get_agent(principal.org_id, agent_id) is None:
         raise GatewayError(
             "unknown_agent",

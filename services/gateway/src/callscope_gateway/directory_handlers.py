@@ -249,7 +249,7 @@ async def create_agent(
     directory: MongoDirectory,
 ) -> Agent:
     """A new agent of the organisation, working on some of its campaigns."""
-    await _require_campaigns(principal, campaign_ids, directory)
+    await require_campaigns(principal, campaign_ids, directory)
     try:
         return await directory.create_agent(principal.org_id, name, code, campaign_ids)
     except DuplicateKeyError as error:
@@ -311,7 +311,7 @@ async def update_agent(
     if await directory.get_agent(principal.org_id, agent_id) is None:
         raise GatewayError("not_found", f"no agent with id {agent_id}")
     if changes.campaign_ids is not None:
-        await _require_campaigns(principal, changes.campaign_ids, directory)
+        await require_campaigns(principal, changes.campaign_ids, directory)
     try:
         agent = await directory.update_agent(principal.org_id, agent_id, fields)
     except DuplicateKeyError as error:
@@ -336,9 +336,10 @@ async def ensure_demo_agent(directory: MongoDirectory, org_id: str, campaign_id:
         return next(a for a in agents if a.code.upper() == DEMO_AGENT_CODE)
 
 
-async def _require_campaigns(
+async def require_campaigns(
     principal: Principal, campaign_ids: tuple[str, ...], directory: MongoDirectory
 ) -> None:
+    """Every campaign named is one of the principal's organisation (`unknown_campaign`)."""
     known = await directory.existing_campaign_ids(principal.org_id, list(campaign_ids))
     unknown = [campaign_id for campaign_id in campaign_ids if campaign_id not in known]
     if unknown:
