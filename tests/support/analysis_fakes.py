@@ -93,23 +93,7 @@ class FakeAnalysisStore:
         version = 1 + max(
             (a.version for a in self.analyses if a.call_id == analysis.call_id), default=0
         )
-        stored = Analysis(
-            id=uuid.uuid4().hex,
-            call_id=analysis.call_id,
-            org_id=analysis.org_id,
-            campaign_id=analysis.campaign_id,
-            version=version,
-            transcript_version=analysis.transcript_version,
-            source_event_id=analysis.source_event_id,
-            evaluator=analysis.evaluator,
-            score=analysis.evaluation.score,
-            flagged=analysis.evaluation.flagged,
-            flag_reasons=analysis.evaluation.flag_reasons,
-            results=analysis.evaluation.results,
-            created_at=analysis.created_at,
-            conversation=analysis.conversation,
-            usage=analysis.usage,
-        )
+        stored = _stored(analysis, version)
         self.analyses.append(stored)
         return stored, True
 
@@ -119,25 +103,7 @@ class FakeAnalysisStore:
         ) or any(a.source_event_id == analysis.source_event_id for a in self.analyses)
         if taken:
             raise AnalysisVersionTakenError(f"version {version} of {analysis.call_id} is taken")
-        stored = Analysis(
-            id=uuid.uuid4().hex,
-            call_id=analysis.call_id,
-            org_id=analysis.org_id,
-            campaign_id=analysis.campaign_id,
-            version=version,
-            transcript_version=analysis.transcript_version,
-            source_event_id=analysis.source_event_id,
-            evaluator=analysis.evaluator,
-            score=analysis.evaluation.score,
-            flagged=analysis.evaluation.flagged,
-            flag_reasons=analysis.evaluation.flag_reasons,
-            results=analysis.evaluation.results,
-            created_at=analysis.created_at,
-            conversation=analysis.conversation,
-            usage=analysis.usage,
-            reviewed_by=analysis.reviewed_by,
-            based_on_version=analysis.based_on_version,
-        )
+        stored = _stored(analysis, version)
         self.analyses.append(stored)
         return stored
 
@@ -245,3 +211,26 @@ class FakeBatchItemStore:
         self.items[item_id] = dataclasses.replace(
             self.items[item_id], status=BatchItemStatus.DONE, outcome=outcome
         )
+
+
+def _stored(analysis: NewAnalysis, version: int) -> Analysis:
+    """The analysis as the store keeps it, under this version."""
+    return Analysis(
+        id=uuid.uuid4().hex,
+        call_id=analysis.call_id,
+        org_id=analysis.org_id,
+        campaign_id=analysis.campaign_id,
+        version=version,
+        transcript_version=analysis.transcript_version,
+        source_event_id=analysis.source_event_id,
+        evaluator=analysis.evaluator,
+        score=analysis.evaluation.score,
+        flagged=analysis.evaluation.flagged,
+        flag_reasons=analysis.evaluation.flag_reasons,
+        results=analysis.evaluation.results,
+        created_at=analysis.created_at,
+        conversation=analysis.conversation,
+        usage=analysis.usage,
+        reviewed_by=analysis.reviewed_by,
+        based_on_version=analysis.based_on_version,
+    )
