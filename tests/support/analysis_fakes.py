@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from callscope.v1 import directory_pb2
+from callscope.v1 import common_pb2, directory_pb2
 from callscope_analysis.adapters.protobuf import campaign_from_pb
 from callscope_analysis.domain.batches import BatchItem, BatchItemStatus, BatchSubmission
 from callscope_analysis.domain.model import (
@@ -24,6 +24,7 @@ from callscope_analysis.ports import (
     CampaignNotFoundError,
     TranscriptNotFoundError,
 )
+from callscope_gateway.domain.default_checks import DEFAULT_CHECKS, DEFAULT_FLAG_THRESHOLD
 from google.protobuf import message as protobuf_message
 
 from tests.support.scripts import LabelledScript, timed_lines
@@ -233,4 +234,31 @@ def _stored(analysis: NewAnalysis, version: int) -> Analysis:
         usage=analysis.usage,
         reviewed_by=analysis.reviewed_by,
         based_on_version=analysis.based_on_version,
+    )
+
+
+def demo_campaign(
+    org_id: str, campaign_id: str, threshold: float = DEFAULT_FLAG_THRESHOLD
+) -> directory_pb2.Campaign:
+    """The "Demo" campaign with the default checks, as the gateway's directory serves it."""
+    return directory_pb2.Campaign(
+        id=campaign_id,
+        org_id=org_id,
+        name="Demo",
+        flag_threshold=threshold,
+        auto_processing=True,
+        checks=[
+            directory_pb2.Check(
+                id=check.id,
+                name=check.name,
+                question=check.question,
+                category=check.category,
+                weight=check.weight,
+                critical=check.critical,
+                speaker=common_pb2.Speaker.Value(f"SPEAKER_{check.speaker}"),
+                phrases=list(check.phrases),
+                window=directory_pb2.CheckWindow.Value(f"CHECK_WINDOW_{check.window}"),
+            )
+            for check in DEFAULT_CHECKS
+        ],
     )

@@ -28,7 +28,7 @@ from callscope_analysis.ports import (
     EvaluatorUnavailableError,
 )
 from callscope_common.events import new_header
-from callscope_gateway.domain.default_checks import DEFAULT_CHECKS, DEFAULT_FLAG_THRESHOLD
+from callscope_gateway.domain.default_checks import DEFAULT_CHECKS
 
 from tests.support.analysis_fakes import (
     FakeAnalysisStore,
@@ -36,6 +36,7 @@ from tests.support.analysis_fakes import (
     FakePublisher,
     FakeTranscriptSource,
 )
+from tests.support.analysis_fakes import demo_campaign as support_campaign
 from tests.support.scripts import COMPLIANT, NO_VERIFICATION
 
 pytestmark = pytest.mark.unit
@@ -61,27 +62,7 @@ class World:
 
 def demo_campaign(campaign_id: str = CAMPAIGN) -> directory_pb2.Campaign:
     """The "Demo" campaign as the gateway's directory serves it."""
-    return directory_pb2.Campaign(
-        id=campaign_id,
-        org_id=ORG,
-        name="Demo",
-        flag_threshold=DEFAULT_FLAG_THRESHOLD,
-        auto_processing=True,
-        checks=[
-            directory_pb2.Check(
-                id=check.id,
-                name=check.name,
-                question=check.question,
-                category=check.category,
-                weight=check.weight,
-                critical=check.critical,
-                speaker=common_pb2.Speaker.Value(f"SPEAKER_{check.speaker}"),
-                phrases=list(check.phrases),
-                window=directory_pb2.CheckWindow.Value(f"CHECK_WINDOW_{check.window}"),
-            )
-            for check in DEFAULT_CHECKS
-        ],
-    )
+    return support_campaign(ORG, campaign_id)
 
 
 @pytest.fixture

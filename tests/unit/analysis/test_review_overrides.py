@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
-from callscope.v1 import analyses_pb2, common_pb2, directory_pb2, events_pb2
+from callscope.v1 import analyses_pb2, directory_pb2, events_pb2
 from callscope_analysis.adapters.mongo import analysis_from_document, analysis_to_document
 from callscope_analysis.adapters.protobuf import analysis_to_pb
 from callscope_analysis.bootstrap import AnalysisService, bootstrap
@@ -32,13 +32,14 @@ from callscope_analysis.domain.scoring import ROLES_NEED_REVIEW
 from callscope_analysis.entrypoints.grpc import AnalysesServicer
 from callscope_analysis.ports import AnalysisVersionTakenError
 from callscope_common.events import new_header
-from callscope_gateway.domain.default_checks import DEFAULT_CHECKS, DEFAULT_FLAG_THRESHOLD
+from callscope_gateway.domain.default_checks import DEFAULT_FLAG_THRESHOLD
 
 from tests.support.analysis_fakes import (
     FakeAnalysisStore,
     FakeCampaignDirectory,
     FakePublisher,
     FakeTranscriptSource,
+    demo_campaign,
 )
 from tests.support.scripts import NO_VERIFICATION
 
@@ -286,25 +287,7 @@ class World:
 
 
 def campaign(threshold: float = DEFAULT_FLAG_THRESHOLD) -> directory_pb2.Campaign:
-    return directory_pb2.Campaign(
-        id=CAMPAIGN,
-        org_id=ORG,
-        name="Demo",
-        flag_threshold=threshold,
-        checks=[
-            directory_pb2.Check(
-                id=check.id,
-                name=check.name,
-                question=check.question,
-                weight=check.weight,
-                critical=check.critical,
-                speaker=common_pb2.Speaker.Value(f"SPEAKER_{check.speaker}"),
-                phrases=list(check.phrases),
-                window=directory_pb2.CheckWindow.Value(f"CHECK_WINDOW_{check.window}"),
-            )
-            for check in DEFAULT_CHECKS
-        ],
-    )
+    return demo_campaign(ORG, CAMPAIGN, threshold)
 
 
 @pytest.fixture
