@@ -166,7 +166,7 @@ async def test_owner_creates_a_manager_with_a_campaign_and_the_audit_log_shows_i
         form = page.locator("[data-role=new-user]")
         await form.get_by_label("Email").fill(email)
         await form.get_by_label("Password (at least 12 characters)").fill(secrets.token_urlsafe(16))
-        await form.get_by_label("Role").select_option("MANAGER")
+        await form.get_by_label("Role", exact=True).select_option("MANAGER")
         await form.get_by_label(campaign["name"]).check()
         await form.get_by_role("button", name="Create user").click()
         row = page.locator(f"tr[data-user='{email}']")
@@ -179,7 +179,7 @@ async def test_owner_creates_a_manager_with_a_campaign_and_the_audit_log_shows_i
         # Change the role, then disable the login.
         await row.get_by_role("button", name="Edit").click()
         editor = page.locator("[data-role=edit-user]")
-        await editor.get_by_label("Role").select_option("COMPLIANCE_OFFICER")
+        await editor.get_by_label("Role", exact=True).select_option("COMPLIANCE_OFFICER")
         await editor.get_by_role("button", name="Save user").click()
         await expect(row).to_contain_text("Compliance Officer")
         await row.get_by_role("button", name="Disable").click()
