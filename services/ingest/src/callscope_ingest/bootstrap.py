@@ -62,7 +62,8 @@ async def serve(settings: IngestSettings) -> None:
         )
         server, health = create_server(settings.grpc_port)
         ingest_pb2_grpc.add_IngestServicer_to_server(
-            IngestServicer(ports, limits, settings.spool_dir), server
+            IngestServicer(ports, limits, settings.spool_dir, settings.upload_idle_timeout_s),
+            server,
         )
         await server.start()
         stack.push_async_callback(server.stop, 5)

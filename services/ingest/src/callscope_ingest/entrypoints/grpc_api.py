@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +34,24 @@ _UploadContext: TypeAlias = grpc.aio.ServicerContext[
 ]
 
 
+# How long an upload may send nothing in the middle of its file before it is abandoned.
+DEFAULT_UPLOAD_IDLE_TIMEOUT_S = 60.0
+
+
 class IngestServicer(ingest_pb2_grpc.IngestServicer):
     """Receives uploads and answers questions about calls."""
 
     def __init__(
-        self, ports: handlers.IngestPorts, limits: AudioLimits, spool_dir: Path | None
+        self,
+        ports: handlers.IngestPorts,
+        limits: AudioLimits,
+        spool_dir: Path | None,
+        idle_timeout_s: float = DEFAULT_UPLOAD_IDLE_TIMEOUT_S,
     ) -> None:
         self._ports = ports
         self._limits = limits
         self._spool_dir = spool_dir
+        self._idle_timeout_s = idle_timeout_s
 
     async def UploadCall(  # noqa: N802 - gRPC method name
         self,
@@ -66,7 +76,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             late_metadata: list[CallMetadata] = []
             receiving = _Receiving()
             try:
-                chunks = _file_chunks(messages, late_metadata, receiving)
+                chunks = _file_chunks(messages, late_metadata, receiving, self._idle_timeout_s)
                 if item is not None:
                     chunks = item.track(chunks)
                 async with handlers.spooled_upload(
@@ -89,6 +99,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                         )
                     )
                     call = await handlers.register_call(command, spooled, self._limits, self._ports)
+            except UploadIdleError as idle:
+                # The sender went quiet mid-file: its spooled part is gone (the spool's
+                # block has exited) and a job item is freed by `abandoned` below.
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(idle))
             except UploadRejectedError as rejection:
                 if item is not None:
                     await item.rejected(rejection)
@@ -388,12 +402,34 @@ async def _header(
     return first.header
 
 
+class UploadIdleError(Exception):
+    """Nothing arrived for the idle timeout in the middle of a file."""
+
+
 async def _file_chunks(
     messages: AsyncIterator[ingest_pb2.UploadCallRequest],
     late_metadata: list[CallMetadata],
     receiving: _Receiving,
+    idle_timeout_s: float,
 ) -> AsyncIterator[bytes]:
-    async for message in messages:
+    """The file's chunks; UploadIdleError when the sender sends nothing for idle_timeout_s.
+
+    Without that bound, a sender that stops without closing its stream would hold its
+    spooled part (and a job item's claim) for as long as the connection lives.
+    """
+    while True:
+        try:
+            # asyncio.timeout, not wait_for: no extra task, so a cancellation of the RPC
+            # (the sender went away) is never mistaken for the end of the file.
+            async with asyncio.timeout(idle_timeout_s):
+                message = await anext(messages)
+        except StopAsyncIteration:
+            break
+        except TimeoutError as error:
+            raise UploadIdleError(
+                f"nothing arrived for {idle_timeout_s:g} s in the middle of the file, so the "
+                "upload was abandoned and nothing was kept; send the file again"
+            ) from error
         part = message.WhichOneof("part")
         if part == "chunk":
             yield message.chunk
