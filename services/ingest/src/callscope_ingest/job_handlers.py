@@ -179,6 +179,20 @@ async def cancel_job(org_id: str, job_id: str, jobs: JobStore) -> JobReport:
     return await get_job(org_id, job_id, jobs)
 
 
+async def _scoped_item(
+    jobs: JobStore, org_id: str, campaign_id: str, job_id: str, item_id: str
+) -> tuple[Job, JobItem]:
+    """The job and its item, if the caller may see them (campaign_id, when given, must be
+    the job's); JobNotFoundError otherwise: another scope's job does not exist for it."""
+    job = await jobs.get(org_id, job_id) if job_id and item_id else None
+    if job is None or (campaign_id and campaign_id != job.campaign_id):
+        raise JobNotFoundError(job_id)
+    item = await jobs.item(job.id, item_id)
+    if item is None:
+        raise JobNotFoundError(job_id)
+    return job, item
+
+
 async def cancel_item(
     jobs: JobStore,
     *,
@@ -197,12 +211,7 @@ async def cancel_item(
     is a call, which is kept (`item_already_uploaded`). campaign_id, when given, must
     be the job's, as for begin_item_upload.
     """
-    job = await jobs.get(org_id, job_id) if job_id and item_id else None
-    if job is None or (campaign_id and campaign_id != job.campaign_id):
-        raise JobNotFoundError(job_id)
-    item = await jobs.item(job.id, item_id)
-    if item is None:
-        raise JobNotFoundError(job_id)
+    job, item = await _scoped_item(jobs, org_id, campaign_id, job_id, item_id)
     if item.state is JobItemState.UPLOADED:
         raise item_uploaded_error(item)
     if item.state is not JobItemState.CANCELLED:
@@ -234,18 +243,16 @@ async def begin_item_upload(
     campaign_id, when given, must be the job's (the caller's scope): a job of another
     campaign or organisation does not exist for the caller.
     """
-    job = await jobs.get(org_id, job_id) if job_id and item_id else None
-    if job is None or (campaign_id and campaign_id != job.campaign_id):
-        raise JobNotFoundError(job_id)
-    item = await jobs.item(job.id, item_id)
-    if item is None:
-        raise JobNotFoundError(job_id)
+    job, item = await _scoped_item(jobs, org_id, campaign_id, job_id, item_id)
     if job.cancelled_at is not None:
         raise job_cancelled_error()
     holder = await jobs.claim_item(job.id, item.id, ItemClaim.UPLOAD)
     if holder is ItemClaim.CANCEL:
-        # The whole job, or only this item, was cancelled: say which.
-        raise job_cancelled_error() if job.cancelled_at else item_cancelled_error(item.file_name)
+        # The whole job, or only this item, was cancelled: say which (`job` is from before
+        # the claim, so look again).
+        now_job = await jobs.get(org_id, job_id)
+        whole_job = now_job is None or now_job.cancelled_at is not None
+        raise job_cancelled_error() if whole_job else item_cancelled_error(item.file_name)
     if holder is not None:
         raise item_taken_error(item.id)
     now = dt.datetime.now(dt.UTC)
