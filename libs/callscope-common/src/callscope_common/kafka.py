@@ -40,6 +40,7 @@ from callscope_common.events import (
     topic_of,
 )
 from callscope_common.logging import bound_call_id
+from callscope_common.outages import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +311,9 @@ class EventConsumer:
         later record covers it first; handlers are idempotent, so either is harmless.
         """
         try:
-            await self._consumer.commit({partition: offset})
+            await self._while_unreachable(
+                lambda: self._consumer.commit({partition: offset}), "commit"
+            )
         except (CommitFailedError, IllegalStateError) as error:
             logger.warning(
                 "commit refused after a rebalance, the record may be redone",
@@ -325,15 +328,33 @@ class EventConsumer:
     async def _handle_with_retries(
         self, subscription: Subscription[Any], event: Any, record: ConsumerRecord[Any, Any]
     ) -> None:
-        for attempt in range(1, self._retry.max_attempts + 1):
+        """Runs the handler until it succeeds, dead-lettering after max_attempts failures.
+
+        A failure caused by an outage of a server the handler needs (MongoDB, Kafka, S3, a
+        peer service: see outages.py) does not count as an attempt: the record is fine, so
+        it is retried, with capped backoff, for as long as the outage lasts, and the
+        partition waits behind it.
+        """
+        attempt = outage_retries = 0
+        while True:
             try:
                 await subscription.handler(event)
                 return
             except PermanentEventError as error:
-                await self._dead_letter(record, f"rejected: {error}", attempts=attempt)
+                await self._dead_letter(record, f"rejected: {error}", attempts=attempt + 1)
                 return
             except Exception as error:
-                if attempt == self._retry.max_attempts:
+                if is_outage(error):
+                    outage_retries += 1
+                    delay = self._retry.backoff(min(outage_retries, 8))
+                    logger.warning(
+                        "handler waits for a server to come back",
+                        extra={"topic": record.topic, "retry": outage_retries, "error": str(error)},
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                attempt += 1
+                if attempt >= self._retry.max_attempts:
                     logger.exception(
                         "handler failed, dead-lettering", extra={"topic": record.topic}
                     )
@@ -346,6 +367,27 @@ class EventConsumer:
                 )
                 await asyncio.sleep(delay)
 
+    async def _while_unreachable(self, action: Callable[[], Awaitable[Any]], what: str) -> None:
+        """Runs action, retrying with capped backoff while the broker is unreachable.
+
+        A commit or a dead letter that fails because Kafka is restarting must not end the
+        consumer (and with it the service); it is done once the broker is back.
+        """
+        retries = 0
+        while True:
+            try:
+                await action()
+                return
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                retries += 1
+                logger.warning(
+                    "Kafka unreachable, retrying",
+                    extra={"action": what, "retry": retries, "error": str(error)},
+                )
+                await asyncio.sleep(self._retry.backoff(min(retries, 8)))
+
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], error: str, attempts: int
     ) -> None:
@@ -357,8 +399,11 @@ class EventConsumer:
             ("dlq-source-offset", str(record.offset).encode()),
             ("dlq-attempts", str(attempts).encode()),
         ]
-        await self._producer.send_and_wait(
-            record.topic + DLQ_SUFFIX, record.value, key=record.key, headers=headers
+        await self._while_unreachable(
+            lambda: self._producer.send_and_wait(
+                record.topic + DLQ_SUFFIX, record.value, key=record.key, headers=headers
+            ),
+            "dead-letter",
         )
         logger.error("record dead-lettered", extra={"topic": record.topic, "error": error})
 
