@@ -62,7 +62,7 @@ SWEEPER_COMMENT = "Callscope SFTP sweeper"
 CUSTOMER_COMMENT = "callscope-sftp customer"
 
 # The stack's profiles (stack.py's Profile table), for the CLI's --profile.
-PROFILE_NAMES = ("run", "test", "test2", "test3", "test4", "test5", "test6")
+PROFILE_NAMES = ("run", "test", "test2", "test3", "test4", "test5", "test6", "faults")
 
 # An organisation folder is one path component at the top of the chroot: letters, digits,
 # '.', '_' and '-', starting with a letter or digit (so never '.', '..' or a hidden name).

@@ -165,6 +165,18 @@ PROFILES = {
         wipe_on_start=True,
         sftp_port=32722,
     ),
+    # The fault-injection suite's own servers (tests/faults): it kills and restarts them.
+    "faults": Profile(
+        "faults",
+        29692,
+        29693,
+        37617,
+        39600,
+        39601,
+        "callscope_test",
+        wipe_on_start=True,
+        sftp_port=32822,
+    ),
 }
 
 # Development-only credentials of the local MinIO; never used outside loopback.
