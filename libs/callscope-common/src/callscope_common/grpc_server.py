@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from callscope_common.grpc_metrics import GrpcServerMetrics
+from callscope_common.grpc_tracing import ServerTracingInterceptor, client_interceptors
+from callscope_common.tracing import tracing_enabled
 
 # Channel and server limits sized for 1 MiB audio chunks with headroom.
 _MESSAGE_LIMIT = 8 * 1024 * 1024
@@ -14,10 +20,20 @@ _OPTIONS = [
 
 
 def create_server(
-    port: int, host: str = "0.0.0.0"
+    port: int,
+    host: str = "0.0.0.0",
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    """A grpc.aio server bound to host:port with the health service registered."""
-    server = grpc.aio.server(options=_OPTIONS)
+    """A grpc.aio server bound to host:port with the health service registered.
+
+    Every call is counted and timed (GrpcServerMetrics) inside the given interceptors,
+    which see each call first.
+    """
+    # With traces on, each call runs in a span continuing the caller's trace (outermost).
+    tracing = [ServerTracingInterceptor()] if tracing_enabled() else []
+    server = grpc.aio.server(
+        options=_OPTIONS, interceptors=[*tracing, *interceptors, GrpcServerMetrics()]
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     server.add_insecure_port(f"{host}:{port}")
@@ -31,5 +47,9 @@ async def mark_serving(health_servicer: health.aio.HealthServicer, *services: st
 
 
 def create_channel(address: str) -> grpc.aio.Channel:
-    """An insecure channel to a peer inside the cluster (TLS is the mesh's job)."""
-    return grpc.aio.insecure_channel(address, options=_OPTIONS)
+    """An insecure channel to a peer inside the cluster (TLS is the mesh's job).
+
+    With traces on, every call sends the current trace context in its metadata.
+    """
+    interceptors = client_interceptors() if tracing_enabled() else None
+    return grpc.aio.insecure_channel(address, options=_OPTIONS, interceptors=interceptors)

@@ -1,0 +1,109 @@
+"""A gRPC server interceptor that counts and times every call by service, method and code."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from callscope_common.metrics import GRPC_SERVER_REQUESTS, GRPC_SERVER_SECONDS
+
+
+class GrpcServerMetrics(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+    """Records callscope_grpc_server_requests_total and callscope_grpc_server_seconds.
+
+    The status code is the one the handler left on its context (by `abort` or
+    `set_code`); an exception without one is UNKNOWN, as gRPC answers it, and a call
+    the client cancelled is CANCELLED. Unknown methods are not counted: gRPC answers
+    them UNIMPLEMENTED before any handler runs.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[Any], Awaitable[Any]],
+        handler_call_details: Any,
+    ) -> Any:
+        """The method's handler, wrapped so that its end is recorded."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        service, _, method = str(handler_call_details.method).lstrip("/").rpartition("/")
+        record = _Recorder(service or "unknown", method)
+        options = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                record.answer(handler.unary_unary), **options
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                record.answer(handler.stream_unary), **options
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                record.stream(handler.unary_stream), **options
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            record.stream(handler.stream_stream), **options
+        )
+
+
+class _Recorder:
+    """Wraps one method's behaviour; records each call's code and duration."""
+
+    def __init__(self, service: str, method: str) -> None:
+        self._service = service
+        self._method = method
+
+    def answer(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """A behaviour that returns one answer (unary or client-streaming)."""
+
+        async def recorded(request: Any, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                reply = await behaviour(request, context)
+            except BaseException as error:
+                self._done(context, started, error)
+                raise
+            self._done(context, started, None)
+            return reply
+
+        return recorded
+
+    def stream(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """A behaviour that streams its answers: an async generator, or a coroutine that
+        writes them with `context.write` (gRPC serves both)."""
+        if not inspect.isasyncgenfunction(behaviour):
+            return self.answer(behaviour)
+
+        async def recorded(request: Any, context: Any) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            try:
+                async for reply in behaviour(request, context):
+                    yield reply
+            except BaseException as error:
+                self._done(context, started, error)
+                raise
+            self._done(context, started, None)
+
+        return recorded
+
+    def _done(self, context: Any, started: float, error: BaseException | None) -> None:
+        code = context.code()
+        if code is None:
+            if error is None:
+                code = grpc.StatusCode.OK
+            elif isinstance(error, asyncio.CancelledError | GeneratorExit):
+                code = grpc.StatusCode.CANCELLED
+            else:
+                code = grpc.StatusCode.UNKNOWN
+        GRPC_SERVER_REQUESTS.labels(self._service, self._method, code.name).inc()
+        GRPC_SERVER_SECONDS.labels(self._service, self._method).observe(
+            time.perf_counter() - started
+        )
