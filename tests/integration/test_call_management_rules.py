@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from callscope.v1 import events_pb2
+from callscope_common.events import EncodedEvent
 from callscope_common.mongo import Document
 from callscope_common.storage import S3ObjectStore
 from callscope_ingest import call_management
 from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.dispatch import RelayRules, relay_unpublished
 from callscope_ingest.domain.agents import Agent
 from callscope_ingest.domain.call_queries import CallQuery, FlagFilter
 from callscope_ingest.domain.calls import AgentLinkMethod, Call, CallResult, Failure, UploadSource
@@ -400,40 +402,43 @@ async def test_swap_speakers_needs_a_transcript_and_refusals_publish_nothing(
 
 
 class FailingOncePublisher:
-    """Refuses the first event (Kafka unreachable), then publishes through recorder."""
+    """Refuses the first record (Kafka unreachable), then publishes through recorder."""
 
     def __init__(self, recorder: RecordingPublisher) -> None:
         self._recorder = recorder
         self.failed = False
 
     async def publish(self, event: protobuf_message.Message) -> None:
+        await self._recorder.publish(event)
+
+    async def publish_record(self, record: EncodedEvent) -> None:
         if not self.failed:
             self.failed = True
             raise ConnectionError("broker unreachable")
-        await self._recorder.publish(event)
+        await self._recorder.publish_record(record)
 
 
-async def test_a_swap_whose_hand_over_fails_restores_the_call_and_can_be_asked_again(
+async def test_a_swap_the_broker_refuses_is_kept_queued_and_the_relay_sends_it_once(
     managed: IngestPorts, recorder: RecordingPublisher, calls: MongoCallStore, tmp_path: Path
 ) -> None:
     org_id = uuid.uuid4().hex
     call = await new_call(org_id, managed, tmp_path)
     await finish(calls, call.id)
-    before = await calls.get(org_id, call.id)
     flaky = dataclasses.replace(managed, publisher=FailingOncePublisher(recorder))
 
-    with pytest.raises(ConnectionError):
+    accepted = await call_management.swap_speakers(org_id, call.id, 0, "user-1", flaky)
+
+    assert (accepted.status, accepted.reruns) == (CallStatus.PENDING, 1)
+    assert accepted.hand_over is not None and not accepted.hand_over.published
+    assert swap_requests(recorder, call.id) == []
+    with pytest.raises(CallConflictError):  # the run is under way: not a second time
         await call_management.swap_speakers(org_id, call.id, 0, "user-1", flaky)
 
-    restored = await calls.get(org_id, call.id)
-    assert restored is not None and before is not None
-    assert (restored.status, restored.reruns, restored.result, restored.queued_at) == (
-        before.status,
-        before.reruns,
-        before.result,
-        before.queued_at,
-    )
-    assert swap_requests(recorder, call.id) == []
-    retried = await call_management.swap_speakers(org_id, call.id, 0, "user-1", flaky)
-    assert (retried.status, retried.reruns) == (CallStatus.PENDING, 1)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert await relay_unpublished(calls, flaky.publisher, RelayRules(grace_s=0), later) >= 1
+    sent = swap_requests(recorder, call.id)
+    assert len(sent) == 1 and sent[0].header.event_id == accepted.hand_over.event_id
+    relayed = await calls.get(org_id, call.id)
+    assert relayed is not None and relayed.hand_over is not None and relayed.hand_over.published
+    await relay_unpublished(calls, flaky.publisher, RelayRules(grace_s=0), later)
     assert len(swap_requests(recorder, call.id)) == 1

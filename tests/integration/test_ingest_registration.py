@@ -6,13 +6,16 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from callscope.v1 import events_pb2
+from callscope_common.events import EncodedEvent
 from callscope_common.storage import S3ObjectStore
 from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.dispatch import RelayRules, relay_unpublished
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.calls import Call, CallResult, UploadSource
 from callscope_ingest.domain.errors import (
@@ -42,6 +45,26 @@ class BrokenPublisher:
 
     async def publish(self, event: protobuf_message.Message) -> None:
         raise ConnectionError("broker unreachable")
+
+    async def publish_record(self, record: EncodedEvent) -> None:
+        raise ConnectionError("broker unreachable")
+
+
+class BrokenAudioStore:
+    """The real object store, except that storing a file fails (S3 unreachable)."""
+
+    def __init__(self, store: S3ObjectStore) -> None:
+        self.bucket = store.bucket
+        self._store = store
+
+    async def upload_file(self, path: Path, key: str, content_type: str) -> None:
+        raise ConnectionError("object store unreachable")
+
+    async def delete(self, key: str) -> None:
+        await self._store.delete(key)
+
+    def read_range(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]:
+        return self._store.read_range(key, offset, length)
 
 
 def command(org_id: str) -> RegisterCall:
@@ -103,7 +126,7 @@ async def test_registered_call_has_object_document_and_event(
         await reader.stop()
 
 
-async def test_failed_publish_leaves_no_call_and_no_object(
+async def test_an_upload_the_broker_refuses_is_kept_and_the_relay_sends_it_once(
     calls: MongoCallStore,
     object_store: S3ObjectStore,
     ports: IngestPorts,
@@ -111,9 +134,44 @@ async def test_failed_publish_leaves_no_call_and_no_object(
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_silence(tmp_path / "call.wav", 12.0)
-    ports = dataclasses.replace(ports, publisher=BrokenPublisher())
+
+    call = await upload(
+        audio, command(org_id), dataclasses.replace(ports, publisher=BrokenPublisher())
+    )
+
+    stored = await calls.get(org_id, call.id)
+    assert stored is not None and stored.audio is not None and stored.hand_over is not None
+    assert (stored.status, stored.hand_over.published) == (CallStatus.PENDING, False)
+    assert stored.queued_at is not None
+    assert await keys_under(object_store, org_id) == [stored.audio.key]
+    recorder = RecordingPublisher(ports.publisher)
+    too_soon = stored.hand_over.stored_at + dt.timedelta(seconds=1)
+    await relay_unpublished(calls, recorder, RelayRules(grace_s=60), too_soon)
+    assert [e for e in recorder.sent if e.header.call_id == call.id] == []  # type: ignore[attr-defined]
+
+    later = stored.hand_over.stored_at + dt.timedelta(seconds=61)
+    await relay_unpublished(calls, recorder, RelayRules(grace_s=60), later)
+    await relay_unpublished(calls, recorder, RelayRules(grace_s=60), later)
+
+    sent = [e for e in recorder.sent if e.header.call_id == call.id]  # type: ignore[attr-defined]
+    assert len(sent) == 1 and isinstance(sent[0], events_pb2.CallUploaded)
+    assert sent[0].header.event_id == stored.hand_over.event_id
+    assert sent[0].audio.key == stored.audio.key
+    relayed = await calls.get(org_id, call.id)
+    assert relayed is not None and relayed.hand_over is not None and relayed.hand_over.published
+
+
+async def test_an_upload_whose_audio_cannot_be_stored_leaves_nothing(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    ports: IngestPorts,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_silence(tmp_path / "call.wav", 12.0)
+    broken = dataclasses.replace(ports, audio=BrokenAudioStore(object_store))
     with pytest.raises(ConnectionError):
-        await upload(audio, command(org_id), ports)
+        await upload(audio, command(org_id), broken)
     assert await calls._calls.count_documents({"org_id": org_id}) == 0
     assert await keys_under(object_store, org_id) == []
 
@@ -213,7 +271,7 @@ async def test_a_failed_upload_releases_its_fingerprints(
 ) -> None:
     org_id = uuid.uuid4().hex
     audio = render_noise(tmp_path / "retry.wav", 12.0, seed=3)
-    broken = dataclasses.replace(ports, publisher=BrokenPublisher())
+    broken = dataclasses.replace(ports, audio=BrokenAudioStore(object_store))
     with pytest.raises(ConnectionError):
         await upload(audio, command(org_id), broken)
     retried = await upload(audio, command(org_id), ports)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from callscope.v1 import events_pb2
+from callscope_common.events import EVENT_TYPE_HEADER, EncodedEvent, decode
 from callscope_ingest.domain.agents import Agent
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.calls import Call
@@ -53,7 +55,7 @@ NO_AGENTS = FixedAgents()
 
 
 class RecordingPublisher:
-    """Publishes through the real producer and remembers what it sent."""
+    """Publishes through the real producer and remembers what it sent, decoded."""
 
     def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
@@ -62,6 +64,17 @@ class RecordingPublisher:
     async def publish(self, event: protobuf_message.Message) -> None:
         await self._publisher.publish(event)
         self.sent.append(event)
+
+    async def publish_record(self, record: EncodedEvent) -> None:
+        await self._publisher.publish_record(record)
+        self.sent.append(decoded(record))
+
+
+def decoded(record: EncodedEvent) -> protobuf_message.Message:
+    """The event message an encoded record carries, by its event-type header."""
+    full_name = dict(record.headers)[EVENT_TYPE_HEADER].decode()
+    message_type: type[protobuf_message.Message] = getattr(events_pb2, full_name.split(".")[-1])
+    return decode(message_type, record.value, record.headers)
 
 
 async def chunks_of(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:

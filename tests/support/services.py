@@ -146,6 +146,10 @@ def _environment(infra: Infra, running: RunningServices, service: str) -> dict[s
     own = {
         f"{prefix}_GRPC_PORT": str(ports[service]),
         f"{prefix}_CONSUMER_GROUP": f"{service}-{running.database}",
+        # Ingest's watchdog waits while these stages' groups have records queued.
+        "INGEST_WATCHDOG_STAGE_GROUPS": ",".join(
+            f"{stage}-{running.database}" for stage in ("transcription", "analysis")
+        ),
         "LOG_LEVEL": "INFO",
     }
     own.update({k: v for k, v in running.extra_env.items() if k.startswith(prefix + "_")})

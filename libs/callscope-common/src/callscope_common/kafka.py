@@ -33,6 +33,7 @@ from google.protobuf import message as protobuf_message
 
 from callscope_common.events import (
     DLQ_SUFFIX,
+    EncodedEvent,
     EventT,
     UndecodableEventError,
     decode,
@@ -88,7 +89,10 @@ class EventPublisher:
 
     async def publish(self, event: protobuf_message.Message) -> None:
         """Sends the event and waits until the broker has acknowledged it."""
-        record = encode(event)
+        await self.publish_record(encode(event))
+
+    async def publish_record(self, record: EncodedEvent) -> None:
+        """Sends an encoded event (e.g. one kept in an outbox) and waits for the broker's ack."""
         await self._producer.send_and_wait(
             record.topic, record.value, key=record.key, headers=record.headers
         )

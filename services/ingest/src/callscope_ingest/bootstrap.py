@@ -15,12 +15,17 @@ from callscope_common.storage import open_object_store
 
 from callscope_ingest.adapters.directory import GrpcDirectory
 from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
+from callscope_ingest.adapters.kafka_backlog import KafkaStageBacklog
 from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.adapters.mongo_jobs import MongoJobStore
+from callscope_ingest.dispatch import RelayRules
 from callscope_ingest.domain.audio_rules import AudioLimits
+from callscope_ingest.domain.watchdog import WatchdogRules
 from callscope_ingest.entrypoints.grpc_api import IngestServicer
 from callscope_ingest.entrypoints.subscriptions import subscriptions
+from callscope_ingest.entrypoints.upkeep import run_relay, run_watchdog
 from callscope_ingest.handlers import IngestPorts
+from callscope_ingest.ports import Publisher
 from callscope_ingest.settings import IngestSettings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +64,7 @@ async def serve(settings: IngestSettings) -> None:
             jobs=jobs,
             campaigns=directory,
             agents=directory,
+            hand_over_timeout_s=settings.hand_over_timeout_s,
         )
         server, health = create_server(settings.grpc_port)
         ingest_pb2_grpc.add_IngestServicer_to_server(
@@ -75,6 +81,36 @@ async def serve(settings: IngestSettings) -> None:
         )
         consuming = asyncio.create_task(consumer.run())
         await consumer.ready.wait()
+        upkeep = _start_upkeep(settings, calls, ports.publisher)
         await mark_serving(health, "callscope.v1.Ingest")
         logger.info("ingest serving", extra={"grpc_port": settings.grpc_port})
-        await run_until_shutdown(consuming)
+        await run_until_shutdown(consuming, *upkeep)
+
+
+def _start_upkeep(
+    settings: IngestSettings, calls: MongoCallStore, publisher: Publisher
+) -> list[asyncio.Task[None]]:
+    """The outbox relay and the stuck-call watchdog, as background tasks."""
+    groups = [group.strip() for group in settings.watchdog_stage_groups.split(",") if group]
+    relay = run_relay(
+        calls,
+        publisher,
+        RelayRules(grace_s=settings.relay_grace_s, send_timeout_s=settings.hand_over_timeout_s),
+        settings.relay_interval_s,
+    )
+    watchdog = run_watchdog(
+        calls=calls,
+        publisher=publisher,
+        backlog=KafkaStageBacklog(settings.kafka_bootstrap_servers, groups),
+        rules=WatchdogRules(
+            stale_after_s=settings.watchdog_stale_after_s,
+            stale_per_audio_s=settings.watchdog_stale_per_audio_s,
+            max_redrives=settings.watchdog_max_redrives,
+        ),
+        interval_s=settings.watchdog_interval_s,
+        send_timeout_s=settings.hand_over_timeout_s,
+    )
+    return [
+        asyncio.create_task(relay, name="outbox relay"),
+        asyncio.create_task(watchdog, name="watchdog"),
+    ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from callscope.v1 import common_pb2, events_pb2
 from callscope_common.events import new_header
 
+from callscope_ingest.dispatch import send_hand_over
 from callscope_ingest.domain.agents import code_to_look_up, link_to
 from callscope_ingest.domain.call_queries import CallQuery, PageCursor
 from callscope_ingest.domain.calls import (
@@ -29,6 +30,7 @@ from callscope_ingest.domain.errors import (
     RejectionCode,
     UploadRejectedError,
 )
+from callscope_ingest.domain.hand_over import hand_over_of
 from callscope_ingest.domain.metadata import CallMetadata, normalise_metadata
 from callscope_ingest.domain.status import CallStatus
 from callscope_ingest.ports import AgentDirectory, FingerprintStore
@@ -285,7 +287,11 @@ async def _rerun(
     event: events_pb2.TranscriptionRequested | events_pb2.AnalysisRequested,
     ports: IngestPorts,
 ) -> Call:
-    """Puts a finished call back in the queue once, then hands it over with event."""
+    """Puts a finished call back in the queue once, with event as its hand-over, then sends it.
+
+    The re-run is accepted once the call is back in the queue: the hand-over is stored in
+    the same write and sent at once, or by the relay if the broker does not take it.
+    """
     if call.status not in _FINISHED:
         raise CallConflictError(
             "not_rerunnable",
@@ -297,15 +303,14 @@ async def _rerun(
         raise CallConflictError("not_rerunnable", "the call is already being re-run")
     # A run that does not start gives its claim back: the call's run count is put back
     # too, so the next request claims the same run number again.
-    if not await ports.calls.restart(call.id, _FINISHED, dt.datetime.now(dt.UTC)):
+    now = dt.datetime.now(dt.UTC)
+    hand_over = hand_over_of(event, now)
+    if not await ports.calls.restart(call.id, _FINISHED, now, hand_over):
         await ports.calls.release_rerun(call.id, run)
         raise CallConflictError("not_rerunnable", "the call changed meanwhile; try again")
-    try:
-        await ports.publisher.publish(event)
-    except BaseException:
-        await ports.calls.restore(call)
-        await ports.calls.release_rerun(call.id, run)
-        raise
+    await send_hand_over(
+        call.id, hand_over, ports.calls, ports.publisher, ports.hand_over_timeout_s
+    )
     logger.info("call re-run", extra={"call_id": call.id, "event": type(event).__name__})
     return await _existing(call.org_id, call.id, ports)
 

@@ -18,6 +18,7 @@ from callscope_common.events import new_header
 from callscope_common.kafka import PermanentEventError
 
 from callscope_ingest import call_management
+from callscope_ingest.dispatch import send_hand_over
 from callscope_ingest.domain.audio_rules import AudioLimits, accept_audio, check_size
 from callscope_ingest.domain.calls import (
     Call,
@@ -40,6 +41,7 @@ from callscope_ingest.domain.errors import (
     UploadRejectedError,
 )
 from callscope_ingest.domain.file_names import clean_file_name
+from callscope_ingest.domain.hand_over import hand_over_of
 from callscope_ingest.domain.metadata import CallMetadata, normalise_metadata
 from callscope_ingest.domain.status import CallStatus
 from callscope_ingest.ports import (
@@ -93,6 +95,9 @@ class IngestPorts:
     campaigns: CampaignSettings
     jobs: JobStore
     agents: AgentDirectory
+    # How long a request waits for the broker to take a call's hand-over; after that (or
+    # when the broker is down) the call is kept and the relay sends the hand-over later.
+    hand_over_timeout_s: float = 5.0
 
 
 @contextlib.asynccontextmanager
@@ -148,9 +153,11 @@ async def register_call(
 ) -> Call:
     """Validates a received upload, stores its audio, records the call and announces it.
 
-    Either all three writes happen or none stays behind: a failure after the
-    object was stored removes it (and the call document) before re-raising. An
-    upload repeating a source_ref is answered with the earlier call, storing nothing.
+    The audio and the call document (with its hand-over event, the outbox) are both
+    stored or neither: a failure after the object was stored removes it before
+    re-raising. Once the document is stored the call is accepted, whatever the broker
+    does: the hand-over is sent at once, or by the relay if that fails. An upload
+    repeating a source_ref is answered with the earlier call, storing nothing.
     """
     if not command.org_id or not command.campaign_id:
         raise UploadRejectedError(
@@ -214,23 +221,27 @@ async def register_call(
         content_type=accepted.content_type,
     )
     auto_processing = await ports.campaigns.auto_processing(command.org_id, command.campaign_id)
-    call = dataclasses.replace(call, audio=audio, queued_at=now if auto_processing else None)
-    stored_object = stored_document = False
+    call = dataclasses.replace(
+        call,
+        audio=audio,
+        queued_at=now if auto_processing else None,
+        hand_over=hand_over_of(_call_uploaded(call, audio), now) if auto_processing else None,
+    )
+    stored_object = False
     try:
         await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
         stored_object = True
         await ports.calls.insert(call)
-        stored_document = True
-        if auto_processing:
-            await ports.publisher.publish(_call_uploaded(call, audio))
     except BaseException:
         # Undo in reverse order so no half-registered call survives.
-        if stored_document:
-            await ports.calls.delete(call.id)
         if stored_object:
             await ports.audio.delete(audio.key)
         await ports.fingerprints.release(call.id)
         raise
+    if call.hand_over is not None:
+        await send_hand_over(
+            call.id, call.hand_over, ports.calls, ports.publisher, ports.hand_over_timeout_s
+        )
     logger.info(
         "call registered",
         extra={"call_id": call.id, "source": call.source, "queued": auto_processing},
@@ -239,21 +250,25 @@ async def register_call(
 
 
 async def process_call(org_id: str, call_id: str, ports: IngestPorts) -> Call:
-    """Hands a held PENDING call to transcription (its campaign's auto-processing is off)."""
+    """Hands a held PENDING call to transcription (its campaign's auto-processing is off).
+
+    Queuing stores the hand-over with the call in one write; it is then sent at once, or
+    by the relay if the broker does not take it.
+    """
     call = await ports.calls.get(org_id, call_id)
     if call is None:
         raise CallNotFoundError(call_id)
-    if call.audio is None or not await ports.calls.mark_queued(call.id, dt.datetime.now(dt.UTC)):
+    now = dt.datetime.now(dt.UTC)
+    hand_over = hand_over_of(_call_uploaded(call, call.audio), now) if call.audio else None
+    if hand_over is None or not await ports.calls.mark_queued(call.id, now, hand_over):
         raise CallNotProcessableError(
             f"the call is {call.status.value.lower()}"
             + (" and already queued" if call.queued_at else "")
             + "; only a pending call that is not queued yet can be processed"
         )
-    try:
-        await ports.publisher.publish(_call_uploaded(call, call.audio))
-    except BaseException:
-        await ports.calls.unmark_queued(call.id)
-        raise
+    await send_hand_over(
+        call.id, hand_over, ports.calls, ports.publisher, ports.hand_over_timeout_s
+    )
     logger.info("held call queued", extra={"call_id": call.id})
     refreshed = await ports.calls.get(org_id, call_id)
     assert refreshed is not None

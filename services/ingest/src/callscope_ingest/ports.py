@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from callscope_common.events import EncodedEvent
 from google.protobuf import message as protobuf_message
 
 from callscope_ingest.domain.agents import Agent
@@ -15,6 +16,7 @@ from callscope_ingest.domain.call_queries import CallQuery, PageCursor
 from callscope_ingest.domain.call_summary import SummaryRow
 from callscope_ingest.domain.calls import AgentLink, Call, CallResult, CallReview, Failure
 from callscope_ingest.domain.duplicates import Fingerprint
+from callscope_ingest.domain.hand_over import HandOver
 from callscope_ingest.domain.jobs import ItemClaim, Job, JobCursor, JobItem, JobTally
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
@@ -49,11 +51,9 @@ class CallStore(Protocol):
     async def delete(self, call_id: str) -> None:
         """Removes a call."""
 
-    async def mark_queued(self, call_id: str, at: dt.datetime) -> bool:
-        """Sets queued_at if the call is PENDING and not queued yet; False otherwise."""
-
-    async def unmark_queued(self, call_id: str) -> None:
-        """Clears queued_at again (the hand-over to transcription failed)."""
+    async def mark_queued(self, call_id: str, at: dt.datetime, hand_over: HandOver) -> bool:
+        """Sets queued_at and the hand-over if the call is PENDING and not queued yet; False
+        otherwise."""
 
     async def list(self, query: CallQuery) -> tuple[list[Call], PageCursor | None]:
         """One page of calls, newest first, and the cursor of the next page (None at the end)."""
@@ -84,12 +84,26 @@ class CallStore(Protocol):
         """Gives up the claim of run number `run` (the re-run did not start)."""
 
     async def restart(
-        self, call_id: str, from_statuses: frozenset[CallStatus], at: dt.datetime
+        self,
+        call_id: str,
+        from_statuses: frozenset[CallStatus],
+        at: dt.datetime,
+        hand_over: HandOver,
     ) -> bool:
-        """Puts a finished call back to PENDING (queued) for a re-run; False if not finished."""
+        """Puts a finished call back to PENDING (queued) with the re-run's hand-over; False if
+        not finished."""
 
-    async def restore(self, call: Call) -> None:
-        """Puts back the status fields of call as read before a re-run that failed to start."""
+    async def mark_handed_over(self, call_id: str, event_id: str) -> None:
+        """Notes that the broker has the hand-over record with this event id."""
+
+    async def unpublished(self, stored_before: dt.datetime, limit: int) -> Sequence[Call]:
+        """Calls whose hand-over the broker may not have, stored before the time."""
+
+    async def unmoved(self, since: dt.datetime, limit: int) -> Sequence[Call]:
+        """Queued calls in the pipeline whose status has not changed since the time."""
+
+    async def note_redrive(self, call: Call, at: dt.datetime) -> bool:
+        """Counts one more re-drive if the call is as read; False when it moved meanwhile."""
 
     async def forget_claims(self, call_id: str) -> None:
         """Removes the call's queue and re-run claims (the call is being deleted)."""
@@ -155,6 +169,16 @@ class Publisher(Protocol):
 
     async def publish(self, event: protobuf_message.Message) -> None:
         """Sends one event durably."""
+
+    async def publish_record(self, record: EncodedEvent) -> None:
+        """Sends one already encoded event durably."""
+
+
+class StageBacklog(Protocol):
+    """How much work the pipeline's stages have queued in the broker."""
+
+    async def queued_records(self) -> int:
+        """Records the stages' consumer groups have not committed yet (0: they are idle)."""
 
 
 class JobStore(Protocol):

@@ -24,3 +24,17 @@ class IngestSettings(InfraSettings):
     min_duration_s: float = 10.0
     max_duration_s: float = 3 * 60 * 60
     directory_addr: str = Field(validation_alias="DIRECTORY_ADDR")
+    # The outbox (docs/reliability.md): how long a request waits for the broker to take a
+    # call's hand-over, and how often / after how long the relay sends unsent ones.
+    hand_over_timeout_s: float = Field(default=5.0, gt=0)
+    relay_interval_s: float = Field(default=5.0, gt=0)
+    relay_grace_s: float = Field(default=15.0, ge=0)
+    # The watchdog: a queued call whose status has not moved for stale_after_s plus
+    # stale_per_audio_s per second of audio, while the stages' consumer groups have
+    # nothing queued, is sent again, at most max_redrives times, then FAILED.
+    watchdog_interval_s: float = Field(default=60.0, gt=0)
+    watchdog_stale_after_s: float = Field(default=600.0, gt=0)
+    watchdog_stale_per_audio_s: float = Field(default=1.0, ge=0)
+    watchdog_max_redrives: int = Field(default=3, ge=0)
+    # The consumer groups of the stages whose backlog the watchdog waits for.
+    watchdog_stage_groups: str = "transcription,analysis"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from callscope_common.events import EncodedEvent
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -24,8 +25,10 @@ from callscope_ingest.domain.calls import (
     UploadSource,
 )
 from callscope_ingest.domain.duplicates import Fingerprint
+from callscope_ingest.domain.hand_over import HandOver
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus, statuses_allowing
+from callscope_ingest.domain.watchdog import WATCHED_STATUSES
 
 Document = dict[str, Any]
 
@@ -47,6 +50,10 @@ class MongoCallStore:
         # without one all have "", and the sender keeps two replicas from sending one
         # file at once (see handlers.earlier_upload).
         await self._calls.create_index([("org_id", 1), ("source_ref", 1)])
+        # The relay looks for hand-overs the broker does not have yet, the watchdog for
+        # runs that stopped moving.
+        await self._calls.create_index([("hand_over.published", 1), ("hand_over.stored_at", 1)])
+        await self._calls.create_index([("status", 1), ("updated_at", 1)])
 
     async def insert(self, call: Call) -> None:
         """Stores a new call."""
@@ -96,7 +103,7 @@ class MongoCallStore:
         """Removes a call."""
         await self._calls.delete_one({"_id": call_id})
 
-    async def mark_queued(self, call_id: str, at: dt.datetime) -> bool:
+    async def mark_queued(self, call_id: str, at: dt.datetime, hand_over: HandOver) -> bool:
         """Queues the call once, even when two requests race.
 
         A conditional update alone is not enough: FerretDB's SQLite backend can let
@@ -109,17 +116,18 @@ class MongoCallStore:
             return False
         outcome = await self._calls.update_one(
             {"_id": call_id, "status": CallStatus.PENDING.value, "queued_at": None},
-            {"$set": {"queued_at": at, "updated_at": at}},
+            {
+                "$set": {
+                    "queued_at": at,
+                    "updated_at": at,
+                    "hand_over": _hand_over_document(hand_over),
+                }
+            },
         )
         if outcome.modified_count != 1:
             await self._queue_claims.delete_one({"_id": call_id})
             return False
         return True
-
-    async def unmark_queued(self, call_id: str) -> None:
-        """Clears queued_at again (the hand-over to transcription failed)."""
-        await self._calls.update_one({"_id": call_id}, {"$set": {"queued_at": None}})
-        await self._queue_claims.delete_one({"_id": call_id})
 
     async def list(self, query: CallQuery) -> tuple[list[Call], PageCursor | None]:
         """One page, newest first; reads one call more than the page to know if another follows."""
@@ -207,9 +215,14 @@ class MongoCallStore:
         await self._queue_claims.delete_one({"_id": f"{call_id}:run:{run}"})
 
     async def restart(
-        self, call_id: str, from_statuses: frozenset[CallStatus], at: dt.datetime
+        self,
+        call_id: str,
+        from_statuses: frozenset[CallStatus],
+        at: dt.datetime,
+        hand_over: HandOver,
     ) -> bool:
-        """Back to PENDING and queued, the failure cleared; the last result stays until replaced."""
+        """Back to PENDING and queued with the new run's hand-over, the failure cleared; the
+        last result stays until replaced."""
         outcome = await self._calls.update_one(
             {"_id": call_id, "status": {"$in": [status.value for status in from_statuses]}},
             {
@@ -218,6 +231,7 @@ class MongoCallStore:
                     "failure": None,
                     "queued_at": at,
                     "updated_at": at,
+                    "hand_over": _hand_over_document(hand_over),
                 },
                 "$inc": {"reruns": 1},
                 "$push": {"status_history": {"status": CallStatus.PENDING.value, "at": at}},
@@ -225,13 +239,50 @@ class MongoCallStore:
         )
         return outcome.modified_count == 1
 
-    async def restore(self, call: Call) -> None:
-        """Puts back the status fields of call as read before a re-run that failed to start."""
-        document = _to_document(call)
-        fields = ("status", "failure", "queued_at", "reruns", "status_history", "updated_at")
+    async def mark_handed_over(self, call_id: str, event_id: str) -> None:
+        """Notes that the broker has the call's hand-over record (if still the current one)."""
         await self._calls.update_one(
-            {"_id": call.id}, {"$set": {field: document[field] for field in fields}}
+            {"_id": call_id, "hand_over.event_id": event_id},
+            {"$set": {"hand_over.published": True}},
         )
+
+    async def unpublished(self, stored_before: dt.datetime, limit: int) -> Sequence[Call]:
+        """Calls whose hand-over the broker may not have, stored before the time, oldest first."""
+        cursor = self._calls.find(
+            {"hand_over.published": False, "hand_over.stored_at": {"$lt": stored_before}},
+            sort=[("hand_over.stored_at", 1)],
+            limit=limit,
+        )
+        return [_from_document(document) async for document in cursor]
+
+    async def unmoved(self, since: dt.datetime, limit: int) -> Sequence[Call]:
+        """Queued calls in the pipeline whose status has not changed since the time."""
+        cursor = self._calls.find(
+            {
+                "status": {"$in": [status.value for status in WATCHED_STATUSES]},
+                "queued_at": {"$ne": None},
+                "updated_at": {"$lt": since},
+            },
+            sort=[("updated_at", 1)],
+            limit=limit,
+        )
+        return [_from_document(document) async for document in cursor]
+
+    async def note_redrive(self, call: Call, at: dt.datetime) -> bool:
+        """Counts one more re-drive of the call's run if nobody moved or re-drove it since it
+        was read; False when something did (the watchdog then leaves it alone this round)."""
+        assert call.hand_over is not None
+        outcome = await self._calls.update_one(
+            {
+                "_id": call.id,
+                "status": call.status.value,
+                "updated_at": call.updated_at,
+                "hand_over.event_id": call.hand_over.event_id,
+                "hand_over.redrives": call.hand_over.redrives,
+            },
+            {"$set": {"updated_at": at, "hand_over.redrives": call.hand_over.redrives + 1}},
+        )
+        return outcome.modified_count == 1
 
     async def forget_claims(self, call_id: str) -> None:
         """Removes the call's queue and re-run claims."""
@@ -319,6 +370,7 @@ def _to_document(call: Call) -> Document:
         "reruns": call.reruns,
         "source_ref": call.source_ref,
         "review": dataclasses.asdict(call.review) if call.review else None,
+        "hand_over": _hand_over_document(call.hand_over) if call.hand_over else None,
     }
 
 
@@ -361,6 +413,37 @@ def _from_document(document: Document) -> Call:
         reruns=document.get("reruns", 0),
         source_ref=document.get("source_ref", ""),
         review=CallReview(**document["review"]) if document.get("review") else None,
+        hand_over=_hand_over(document["hand_over"]) if document.get("hand_over") else None,
+    )
+
+
+def _hand_over_document(hand_over: HandOver) -> Document:
+    record = hand_over.record
+    return {
+        "event_id": hand_over.event_id,
+        "topic": record.topic,
+        "key": record.key,
+        "value": record.value,
+        # Documents, not pairs: FerretDB keeps no arrays inside arrays.
+        "headers": [{"name": name, "value": value} for name, value in record.headers],
+        "stored_at": hand_over.stored_at,
+        "published": hand_over.published,
+        "redrives": hand_over.redrives,
+    }
+
+
+def _hand_over(document: Document) -> HandOver:
+    return HandOver(
+        event_id=document["event_id"],
+        record=EncodedEvent(
+            topic=document["topic"],
+            key=bytes(document["key"]),
+            value=bytes(document["value"]),
+            headers=[(header["name"], bytes(header["value"])) for header in document["headers"]],
+        ),
+        stored_at=document["stored_at"],
+        published=document["published"],
+        redrives=document.get("redrives", 0),
     )
 
 

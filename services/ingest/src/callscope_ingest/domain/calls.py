@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from callscope_ingest.domain.errors import CallConflictError
+from callscope_ingest.domain.hand_over import HandOver
 from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 
@@ -119,6 +120,8 @@ class Call:
     # Set once a reviewer marked the current result reviewed; any newer analysis
     # version (re-run or override) clears it.
     review: CallReview | None = None
+    # The event that handed the current run to the pipeline (the outbox; hand_over.py).
+    hand_over: HandOver | None = None
 
 
 def audio_key(org_id: str, campaign_id: str, call_id: str, extension: str) -> str:
