@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from callscope.v1 import events_pb2
 from callscope_common.kafka import PermanentEventError, Subscription
+from callscope_common.stage_timing import timed_stage
 
 from callscope_transcription.domain.errors import MisroutedAudioError
 from callscope_transcription.domain.model import (
@@ -18,6 +19,9 @@ from callscope_transcription.domain.model import (
 
 if TYPE_CHECKING:
     from callscope_transcription.bootstrap import TranscriptionService
+
+# The stage label of callscope_stage_seconds.
+STAGE = "transcription"
 
 
 def subscriptions(service: TranscriptionService) -> list[Subscription[Any]]:
@@ -43,9 +47,12 @@ def subscriptions(service: TranscriptionService) -> list[Subscription[Any]]:
             DeleteCallTranscripts(call_id=event.header.call_id, org_id=event.header.org_id)
         )
 
+    # Transcribing (or swapping speakers) is the stage; deleting a call's transcripts is not.
     return [
-        Subscription(events_pb2.CallUploaded, on_call_uploaded),
-        Subscription(events_pb2.TranscriptionRequested, on_transcription_requested),
+        Subscription(events_pb2.CallUploaded, timed_stage(STAGE, on_call_uploaded)),
+        Subscription(
+            events_pb2.TranscriptionRequested, timed_stage(STAGE, on_transcription_requested)
+        ),
         Subscription(events_pb2.CallDeleted, on_call_deleted),
     ]
 
