@@ -15,6 +15,8 @@ from callscope.v1 import events_pb2, options_pb2
 from google.protobuf import message as protobuf_message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from callscope_common.tracing import inject_into_headers
+
 SCHEMA_VERSION = "1"
 EVENT_TYPE_HEADER = "event-type"
 SCHEMA_VERSION_HEADER = "schema-version"
@@ -59,18 +61,24 @@ class EncodedEvent:
 
 
 def encode(event: protobuf_message.Message) -> EncodedEvent:
-    """Encodes an event message keyed by its call id (so one call's events stay in order)."""
+    """Encodes an event message keyed by its call id (so one call's events stay in order).
+
+    The headers also carry the current trace context (`traceparent`, `tracestate`) when
+    a span is current, so a record kept to be sent later still continues its trace.
+    """
     header = getattr(event, "header", None)
     if not isinstance(header, events_pb2.EventHeader) or not header.call_id:
         raise ValueError(f"{event.DESCRIPTOR.full_name} has no header with a call id")
+    headers = [
+        (EVENT_TYPE_HEADER, event.DESCRIPTOR.full_name.encode()),
+        (SCHEMA_VERSION_HEADER, SCHEMA_VERSION.encode()),
+    ]
+    inject_into_headers(headers)
     return EncodedEvent(
         topic=topic_of(type(event)),
         key=header.call_id.encode(),
         value=event.SerializeToString(),
-        headers=[
-            (EVENT_TYPE_HEADER, event.DESCRIPTOR.full_name.encode()),
-            (SCHEMA_VERSION_HEADER, SCHEMA_VERSION.encode()),
-        ],
+        headers=headers,
     )
 
 

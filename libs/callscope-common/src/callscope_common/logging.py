@@ -1,4 +1,5 @@
-"""Structured JSON logging with the current call id attached to every line."""
+"""Structured JSON logging: every line carries the current call and campaign ids and, when a
+span is recording, its trace and span ids (hex, as trace back ends show them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 _call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("call_id", default=None)
+_campaign_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "campaign_id", default=None
+)
 
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -25,7 +31,7 @@ class JsonFormatter(logging.Formatter):
         self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        """Renders the record, its extras and the bound call id as JSON."""
+        """Renders the record, its extras, the bound ids and the current span's ids as JSON."""
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -36,6 +42,14 @@ class JsonFormatter(logging.Formatter):
         call_id = _call_id.get()
         if call_id:
             line["call_id"] = call_id
+        campaign_id = _campaign_id.get()
+        if campaign_id:
+            line["campaign_id"] = campaign_id
+        span = trace.get_current_span()
+        if span.is_recording():
+            span_context = span.get_span_context()
+            line["trace_id"] = trace.format_trace_id(span_context.trace_id)
+            line["span_id"] = trace.format_span_id(span_context.span_id)
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 line[key] = value
@@ -63,3 +77,13 @@ def bound_call_id(call_id: str) -> Iterator[None]:
         yield
     finally:
         _call_id.reset(token)
+
+
+@contextlib.contextmanager
+def bound_campaign_id(campaign_id: str) -> Iterator[None]:
+    """Attaches campaign_id to every log line written inside the block (nothing if empty)."""
+    token = _campaign_id.set(campaign_id or None)
+    try:
+        yield
+    finally:
+        _campaign_id.reset(token)
