@@ -9,6 +9,7 @@ from callscope_common.grpc_server import create_server, mark_serving
 from callscope_common.kafka import EventConsumer, EventPublisher
 from callscope_common.lifecycle import run_until_shutdown
 from callscope_common.logging import configure_logging
+from callscope_common.tracing import TracingSettings, configure_tracing
 
 from callscope_analysis.bootstrap import (
     bootstrap,
@@ -76,7 +77,11 @@ def main() -> None:
     """`callscope-analysis`: refuses to start without its required settings."""
     settings = AnalysisSettings()  # type: ignore[call-arg]  # values come from the environment
     configure_logging("analysis", settings.log_level)
-    asyncio.run(serve(settings))
+    tracing = configure_tracing("analysis", TracingSettings())
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        tracing.shutdown()  # exports the spans still queued
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from callscope_common.logging import configure_logging
+from callscope_common.tracing import TracingSettings, configure_tracing
 
 from callscope_ingest.bootstrap import serve
 from callscope_ingest.settings import IngestSettings
@@ -14,7 +15,11 @@ def main() -> None:
     """Reads settings from the environment and serves until stopped."""
     settings = IngestSettings()  # type: ignore[call-arg]
     configure_logging("ingest", settings.log_level)
-    asyncio.run(serve(settings))
+    tracing = configure_tracing("ingest", TracingSettings())
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        tracing.shutdown()  # exports the spans still queued
 
 
 if __name__ == "__main__":

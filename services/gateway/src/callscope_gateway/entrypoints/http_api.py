@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from callscope_common.tracing import tracing_enabled
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -18,6 +19,7 @@ from callscope_gateway.entrypoints import openapi
 from callscope_gateway.entrypoints.audit import AuditMiddleware
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
+from callscope_gateway.entrypoints.http_tracing import HttpTracingMiddleware
 from callscope_gateway.entrypoints.routes import (
     agents,
     api_keys,
@@ -121,5 +123,8 @@ def create_app(context: ApiContext) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=_WEB / "static"), name="static")
     app.middleware("http")(_security_headers)
+    # Outermost, so that every other middleware and route runs inside the request's span.
+    if tracing_enabled():
+        app.add_middleware(HttpTracingMiddleware)
 
     return app
