@@ -26,6 +26,7 @@ import anthropic
 from anthropic.types import Message
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 from callscope_common.backoff import Backoff, retry_after_seconds
+from callscope_common.metrics import PROVIDER_REQUESTS, PROVIDER_RETRIES, outcome_of_status
 
 from callscope_analysis.adapters.claude_prompt import (
     InvalidAnswersError,
@@ -51,6 +52,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 _SWITCH = "switch the campaign's evaluator to local"
+# The provider label of the metrics.
+_PROVIDER = "claude"
 
 
 @dataclass(frozen=True)
@@ -186,9 +189,12 @@ class ClaudeEvaluator:
             attempt += 1
             try:
                 async with self._limit:
-                    return await self.client.messages.create(**params)
+                    message = await self.client.messages.create(**params)
+                PROVIDER_REQUESTS.labels(_PROVIDER, "ok").inc()
+                return message
             except anthropic.APIStatusError as error:
                 status = error.status_code
+                PROVIDER_REQUESTS.labels(_PROVIDER, outcome_of_status(status)).inc()
                 if status not in _RETRY_STATUSES and status < 500:
                     raise refusal(error, params["model"]) from error
                 if attempt >= self.config.max_attempts:
@@ -198,17 +204,24 @@ class ClaudeEvaluator:
                         error.message,
                     ) from error
                 asked = retry_after_seconds(error.response.headers.get("retry-after"))
-                await self._wait(attempt, asked, f"HTTP {status}")
+                await self._wait(attempt, asked, f"HTTP {status}", outcome_of_status(status))
             except anthropic.APIConnectionError as error:
+                outcome = (
+                    "timeout"
+                    if isinstance(error, anthropic.APITimeoutError)
+                    else "connection_error"
+                )
+                PROVIDER_REQUESTS.labels(_PROVIDER, outcome).inc()
                 if attempt >= self.config.max_attempts:
                     raise EvaluatorUnavailableError(
                         f"Claude could not be reached ({type(error).__name__} after {attempt} "
                         f"attempts): try again later or {_SWITCH}",
                         str(error),
                     ) from error
-                await self._wait(attempt, None, type(error).__name__)
+                await self._wait(attempt, None, type(error).__name__, outcome)
 
-    async def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
+    async def _wait(self, attempt: int, retry_after: float | None, why: str, outcome: str) -> None:
+        PROVIDER_RETRIES.labels(_PROVIDER, outcome).inc()
         delay = self.backoff.wait(attempt, self.fraction(), retry_after)
         logger.warning(
             "Claude request failed; retrying",

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from callscope_common.backoff import Backoff, retry_after_seconds
+from callscope_common.metrics import PROVIDER_REQUESTS, PROVIDER_RETRIES, outcome_of_status
 
 from callscope_transcription.domain.errors import ProviderError
 
@@ -86,6 +87,8 @@ class ProviderHttp:
         self._sleep = sleep
         self._backoff = backoff or Backoff()
         self._fraction = fraction
+        # The provider label of the metrics: "assemblyai", "deepgram".
+        self._label = provider.lower()
 
     @property
     def provider(self) -> str:
@@ -105,16 +108,22 @@ class ProviderHttp:
             try:
                 response = await self._client.send(request)
             except httpx.TransportError as error:
+                outcome = _transport_outcome(error)
+                PROVIDER_REQUESTS.labels(self._label, outcome).inc()
                 if attempt >= self._max_attempts:
                     raise self._unreachable(request, error, attempt) from error
-                await self._wait(request, attempt, None, type(error).__name__)
+                await self._wait(request, attempt, None, type(error).__name__, outcome)
                 continue
+            outcome = outcome_of_status(response.status_code)
+            PROVIDER_REQUESTS.labels(self._label, outcome).inc()
             if response.is_success:
                 return response
             if response.status_code in _RETRY_STATUSES or response.status_code >= 500:
                 if attempt >= self._max_attempts:
                     raise self._unavailable(request, response, attempt)
-                await self._wait(request, attempt, response, f"HTTP {response.status_code}")
+                await self._wait(
+                    request, attempt, response, f"HTTP {response.status_code}", outcome
+                )
                 continue
             raise self._refusal(request, response, carries_audio=carries_audio)
 
@@ -166,8 +175,14 @@ class ProviderHttp:
         return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
 
     async def _wait(
-        self, request: httpx.Request, attempt: int, response: httpx.Response | None, why: str
+        self,
+        request: httpx.Request,
+        attempt: int,
+        response: httpx.Response | None,
+        why: str,
+        outcome: str,
     ) -> None:
+        PROVIDER_RETRIES.labels(self._label, outcome).inc()
         asked = retry_after_seconds(response.headers.get("retry-after")) if response else None
         delay = self._backoff.wait(attempt, self._fraction(), asked)
         logger.warning(
@@ -225,6 +240,11 @@ class ProviderHttp:
     def _detail(self, request: httpx.Request, response: httpx.Response) -> str:
         message = provider_message(response)
         return self.redact(f"{_describe(request)} answered HTTP {response.status_code}: {message}")
+
+
+def _transport_outcome(error: httpx.TransportError) -> str:
+    """The metrics' outcome of a request that got no answer."""
+    return "timeout" if isinstance(error, httpx.TimeoutException) else "connection_error"
 
 
 def _describe(request: httpx.Request) -> str:
