@@ -39,6 +39,7 @@ The "model" is scripted for the call evaluator's prompt: a text block
         fake.fail_next(529, count=2)                  # then two 529s
         fake.malformed_next()                          # then a tool input breaking the schema
         fake.hang_next(1, 5.0)                         # a request that answers after 5 s
+        fake.fail_for(20.0, 529)                       # every request answers 529 for 20 s
         client = anthropic.AsyncAnthropic(base_url=fake.base_url, api_key=fake.api_key)
 
 Checks without a scripted answer are answered "YES", quoting the first transcript line.
@@ -206,6 +207,8 @@ class _Batch:
 class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     faults: list[_Fault] = field(default_factory=list)
+    # An outage: every matching request answers this fault until the clock's deadline.
+    outage: tuple[float, _Fault] | None = None
     malformed: list[MalformedKind] = field(default_factory=list)
     batch_failures: list[dict[str, Any]] = field(default_factory=list)
     scripts: list[tuple[str, dict[str, Answer]]] = field(default_factory=list)
@@ -325,6 +328,21 @@ class FakeAnthropic:
         """The next count requests (to path, if given) wait seconds before answering."""
         with self._state.lock:
             self._state.faults.extend([_Fault(hang_s=seconds, path=path)] * count)
+
+    def fail_for(
+        self,
+        seconds: float,
+        status: int,
+        error_type: str | None = None,
+        *,
+        path: str | None = None,
+    ) -> None:
+        """Every request (to path, if given) answers status with the API's error body for the
+        next seconds (by the fake's clock): an outage, however many requests arrive
+        meanwhile. Queued faults wait until it is over."""
+        fault = _Fault(status, error_type, None, None, 0.0, path)
+        with self._state.lock:
+            self._state.outage = (self._clock() + seconds, fault)
 
     def malformed_next(self, count: int = 1, kind: MalformedKind = "all") -> None:
         """The next count answers (messages, or batch requests) carry a tool input that breaks
@@ -481,6 +499,9 @@ class FakeAnthropic:
 
     def _take_fault(self, path: str) -> _Fault | None:
         with self._state.lock:
+            outage = self._state.outage
+            if outage is not None and self._clock() < outage[0] and outage[1].matches(path):
+                return outage[1]
             for index, fault in enumerate(self._state.faults):
                 if fault.matches(path):
                     return self._state.faults.pop(index)

@@ -15,6 +15,7 @@ does), and bytes that are not audio the API's 400 "corrupt or unsupported data".
         fake.fail_next(1, 429, retry_after="2")   # the next request answers 429
         fake.fail_next(3, 503)                    # then three 503s
         fake.hang_next(1, 5.0)                    # a request that answers after 5 s
+        fake.fail_for(20.0, 503)                  # every request answers 503 for 20 s
         provider = DeepgramProvider(fake.api_key, fake.base_url, "nova-3", ...)
 """
 

@@ -197,6 +197,8 @@ class _State:
     scripts: dict[str, tuple[HeardLine, ...]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
+    # An outage: every matching request answers this fault until the monotonic deadline.
+    outage: tuple[float, Fault] | None = None
 
 
 class FakeProviderServer:
@@ -299,16 +301,23 @@ class FakeProviderServer:
         """The next count requests (to path, if given) wait seconds before answering."""
         self.inject(Fault(hang_s=seconds, path=path), count)
 
+    def fail_for(self, seconds: float, status: int, *, path: str | None = None) -> None:
+        """Every request (to path, if given) answers status for the next seconds: an outage,
+        however many requests arrive meanwhile. Queued faults wait until it is over."""
+        with self._state.lock:
+            self._state.outage = (time.monotonic() + seconds, Fault(status=status, path=path))
+
     def requests(self, path: str | None = None) -> list[RecordedRequest]:
         """The requests received so far (to path, if given), oldest first."""
         with self._state.lock:
             return [r for r in self._state.requests if path is None or r.path == path]
 
     def reset(self) -> None:
-        """Forgets queued faults and recorded requests; registered scripts stay."""
+        """Forgets queued faults, an outage and recorded requests; registered scripts stay."""
         with self._state.lock:
             self._state.faults.clear()
             self._state.requests.clear()
+            self._state.outage = None
 
     # --- for subclasses --------------------------------------------------------------------
 
@@ -378,6 +387,13 @@ class FakeProviderServer:
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._state.lock:
+            outage = self._state.outage
+            if (
+                outage is not None
+                and time.monotonic() < outage[0]
+                and (outage[1].path is None or path.startswith(outage[1].path))
+            ):
+                return outage[1]
             for index, fault in enumerate(self._state.faults):
                 if fault.path is None or path.startswith(fault.path):
                     return self._state.faults.pop(index)
