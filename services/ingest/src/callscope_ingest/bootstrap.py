@@ -23,7 +23,7 @@ from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.watchdog import WatchdogRules
 from callscope_ingest.entrypoints.grpc_api import IngestServicer
 from callscope_ingest.entrypoints.subscriptions import subscriptions
-from callscope_ingest.entrypoints.upkeep import run_relay, run_watchdog
+from callscope_ingest.entrypoints.upkeep import run_relay, run_upload_sweep, run_watchdog
 from callscope_ingest.handlers import IngestPorts
 from callscope_ingest.ports import Publisher
 from callscope_ingest.settings import IngestSettings
@@ -81,16 +81,16 @@ async def serve(settings: IngestSettings) -> None:
         )
         consuming = asyncio.create_task(consumer.run())
         await consumer.ready.wait()
-        upkeep = _start_upkeep(settings, calls, ports.publisher)
+        upkeep = _start_upkeep(settings, calls, jobs, ports.publisher)
         await mark_serving(health, "callscope.v1.Ingest")
         logger.info("ingest serving", extra={"grpc_port": settings.grpc_port})
         await run_until_shutdown(consuming, *upkeep)
 
 
 def _start_upkeep(
-    settings: IngestSettings, calls: MongoCallStore, publisher: Publisher
+    settings: IngestSettings, calls: MongoCallStore, jobs: MongoJobStore, publisher: Publisher
 ) -> list[asyncio.Task[None]]:
-    """The outbox relay and the stuck-call watchdog, as background tasks."""
+    """The outbox relay, the stuck-call watchdog and the orphaned-upload sweep, as tasks."""
     groups = [group.strip() for group in settings.watchdog_stage_groups.split(",") if group]
     relay = run_relay(
         calls,
@@ -110,7 +110,9 @@ def _start_upkeep(
         interval_s=settings.watchdog_interval_s,
         send_timeout_s=settings.hand_over_timeout_s,
     )
+    sweep = run_upload_sweep(jobs, settings.upload_claim_stale_s, settings.watchdog_interval_s)
     return [
         asyncio.create_task(relay, name="outbox relay"),
         asyncio.create_task(watchdog, name="watchdog"),
+        asyncio.create_task(sweep, name="orphaned upload sweep"),
     ]

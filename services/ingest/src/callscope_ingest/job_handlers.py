@@ -362,3 +362,30 @@ class ItemUpload:
         if cancelled and await self._claim(ItemClaim.CANCEL) is None:
             await self._jobs.cancel_item(self._item.id, now)
         logger.info("job item upload abandoned", extra={"job_id": self._job.id})
+
+
+async def recover_orphaned_uploads(jobs: JobStore, stale_after_s: float, now: dt.datetime) -> int:
+    """Settles the items whose upload stopped writing progress stale_after_s ago; how many.
+
+    A live upload writes its progress at least every few seconds while bytes arrive and
+    is abandoned after INGEST_UPLOAD_IDLE_TIMEOUT_S without any, so an item still
+    UPLOADING long after that lost its ingest mid-file (a crash, a kill). If that ingest
+    had already stored the call, the item is UPLOADED with it; otherwise it is WAITING
+    again and its claim is freed, so the client can send the file again instead of
+    being told `item_in_flight` for ever.
+    """
+    settled = 0
+    for item in await jobs.stale_uploads(now - dt.timedelta(seconds=stale_after_s), 200):
+        call = await jobs.call_of_item(item.job_id, item.id)
+        if call is not None:
+            call_id, size_bytes = call
+            await jobs.finish_upload(item.id, call_id, size_bytes, now)
+        else:
+            await jobs.reset_upload(item.id, now)
+            await jobs.release_item(item.id)
+        settled += 1
+        logger.warning(
+            "orphaned job item upload settled",
+            extra={"job_id": item.job_id, "item_id": item.id, "call_id": call[0] if call else ""},
+        )
+    return settled

@@ -227,6 +227,12 @@ class JobStore(Protocol):
     async def reset_upload(self, item_id: str, at: dt.datetime) -> None:
         """UPLOADING → WAITING (the client went away mid-file)."""
 
+    async def stale_uploads(self, progress_before: dt.datetime, limit: int) -> list[JobItem]:
+        """UPLOADING items whose progress was last written before the time."""
+
+    async def call_of_item(self, job_id: str, item_id: str) -> tuple[str, int] | None:
+        """The id and audio size of the call made from the item's file, if one was stored."""
+
     async def cancel_item(self, item_id: str, at: dt.datetime) -> None:
         """The item → CANCELLED (its claim is the cancellation's)."""
 

@@ -21,6 +21,9 @@ class IngestSettings(InfraSettings):
     max_upload_bytes: int = 500 * 1024 * 1024
     # An upload that sends nothing for this long mid-file is abandoned (its part deleted).
     upload_idle_timeout_s: float = Field(default=60.0, gt=0)
+    # A job item still UPLOADING with no progress written for this long lost its ingest
+    # mid-file; the sweep settles it (uploaded if its call was stored, else waiting again).
+    upload_claim_stale_s: float = Field(default=900.0, gt=0)
     min_duration_s: float = 10.0
     max_duration_s: float = 3 * 60 * 60
     directory_addr: str = Field(validation_alias="DIRECTORY_ADDR")

@@ -221,6 +221,25 @@ class MongoJobStore:
             },
         )
 
+    async def stale_uploads(self, progress_before: dt.datetime, limit: int) -> list[JobItem]:
+        """UPLOADING items whose progress was last written before the time, oldest first."""
+        cursor = self._items.find(
+            {"state": JobItemState.UPLOADING.value, "progress_at": {"$lt": progress_before}},
+            sort=[("progress_at", 1)],
+            limit=limit,
+        )
+        return [_item_from(document) async for document in cursor]
+
+    async def call_of_item(self, job_id: str, item_id: str) -> tuple[str, int] | None:
+        """The id and audio size of the call made from the item's file, if one was stored."""
+        document = await self._calls.find_one(
+            {"job_id": job_id, "job_item_id": item_id}, projection={"audio": 1}
+        )
+        if document is None:
+            return None
+        audio = document.get("audio") or {}
+        return str(document["_id"]), int(audio.get("size_bytes", 0))
+
     async def cancel_item(self, item_id: str, at: dt.datetime) -> None:
         """CANCELLED; the claim is turned into the cancellation's, so no upload takes it."""
         await self._claims.update_one({"_id": item_id}, {"$set": {"claim": ItemClaim.CANCEL.value}})

@@ -1,4 +1,4 @@
-"""Ingest's background rounds: the outbox relay and the stuck-call watchdog.
+"""Ingest's background rounds: the outbox relay, the stuck-call watchdog, orphaned uploads.
 
 Each runs forever at its interval; a round that fails (MongoDB or Kafka unreachable)
 is logged and the next round tries again, so an outage never ends the service.
@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from callscope_ingest.dispatch import RelayRules, relay_unpublished, watch
 from callscope_ingest.domain.watchdog import WatchdogRules
-from callscope_ingest.ports import CallStore, Publisher, StageBacklog
+from callscope_ingest.job_handlers import recover_orphaned_uploads
+from callscope_ingest.ports import CallStore, JobStore, Publisher, StageBacklog
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,15 @@ async def run_watchdog(
             )
 
     await _every(interval_s, "watchdog", round_)
+
+
+async def run_upload_sweep(jobs: JobStore, stale_after_s: float, interval_s: float) -> None:
+    """Settles job items whose ingest died mid-file, every interval_s."""
+
+    async def round_() -> None:
+        await recover_orphaned_uploads(jobs, stale_after_s, dt.datetime.now(dt.UTC))
+
+    await _every(interval_s, "orphaned upload sweep", round_)
 
 
 async def _every(interval_s: float, name: str, round_: Callable[[], Awaitable[None]]) -> None:

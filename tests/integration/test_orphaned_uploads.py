@@ -1,0 +1,60 @@
+"""Job items whose ingest died mid-file are settled by the sweep (real MongoDB-wire server)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from callscope_common.mongo import Document
+from callscope_ingest.adapters.mongo_jobs import MongoJobStore
+from callscope_ingest.domain.calls import UploadSource
+from callscope_ingest.domain.jobs import ItemClaim, Job, JobItem, JobItemState
+from callscope_ingest.domain.metadata import CallMetadata
+from callscope_ingest.job_handlers import recover_orphaned_uploads
+from pymongo.asynchronous.database import AsyncDatabase
+
+STARTED = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
+STALE_AFTER_S = 900.0
+
+
+async def test_orphaned_uploads_are_settled_and_live_ones_left_alone(
+    jobs: MongoJobStore, database: AsyncDatabase[Document]
+) -> None:
+    job = Job(uuid.uuid4().hex, "org-1", "c1", UploadSource.BULK, CallMetadata(), STARTED)
+    items = [JobItem(uuid.uuid4().hex, job.id, n, f"call{n}.wav", CallMetadata()) for n in range(3)]
+    await jobs.create(job, items)
+    died_before_the_call, died_after_the_call, alive = (item.id for item in items)
+    for item in items:
+        assert await jobs.claim_item(job.id, item.id, ItemClaim.UPLOAD) is None
+        await jobs.start_upload(item.id, 0, STARTED)
+        await jobs.record_progress(item.id, 1000, STARTED)
+    await database["calls"].insert_one(
+        {
+            "_id": "call-stored",
+            "job_id": job.id,
+            "job_item_id": died_after_the_call,
+            "audio": {"size_bytes": 4096},
+            "status": "PENDING",
+        }
+    )
+    now = STARTED + dt.timedelta(seconds=STALE_AFTER_S + 1)
+    await jobs.record_progress(alive, 2000, now - dt.timedelta(seconds=5))
+
+    settled = await recover_orphaned_uploads(jobs, STALE_AFTER_S, now)
+
+    assert settled >= 2
+    by_id = {item.id: item for item in await jobs.items(job.id)}
+    waiting = by_id[died_before_the_call]
+    assert (waiting.state, waiting.bytes_received) == (JobItemState.WAITING, 0)
+    uploaded = by_id[died_after_the_call]
+    assert (uploaded.state, uploaded.call_id, uploaded.bytes_received) == (
+        JobItemState.UPLOADED,
+        "call-stored",
+        4096,
+    )
+    assert by_id[alive].state is JobItemState.UPLOADING
+    # The freed item can be claimed again; the others keep their upload's claim.
+    assert await jobs.claim_item(job.id, died_before_the_call, ItemClaim.UPLOAD) is None
+    assert await jobs.claim_item(job.id, died_after_the_call, ItemClaim.UPLOAD) is ItemClaim.UPLOAD
+    assert await jobs.claim_item(job.id, alive, ItemClaim.UPLOAD) is ItemClaim.UPLOAD
+    assert await recover_orphaned_uploads(jobs, STALE_AFTER_S, now) == 0
