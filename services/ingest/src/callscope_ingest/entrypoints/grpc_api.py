@@ -26,6 +26,7 @@ from callscope_ingest.domain.metadata import CallMetadata
 from callscope_ingest.domain.status import CallStatus
 from callscope_ingest.entrypoints import job_rpc, read_model_rpc
 from callscope_ingest.entrypoints.call_rpc import REJECTION_CODE_KEY, answer, call_query
+from callscope_ingest.entrypoints.upload_metrics import counted_uploads
 from callscope_ingest.job_handlers import ItemUpload
 
 _STATUS_FOR_CODE = {RejectionCode.FILE_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED}
@@ -53,6 +54,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         self._spool_dir = spool_dir
         self._idle_timeout_s = idle_timeout_s
 
+    @counted_uploads
     async def UploadCall(  # noqa: N802 - gRPC method name
         self,
         request_iterator: AsyncIterator[ingest_pb2.UploadCallRequest],
