@@ -40,7 +40,15 @@ from callscope_common.events import (
     encode,
     topic_of,
 )
-from callscope_common.logging import bound_call_id
+from callscope_common.kafka_offsets import OffsetGauges
+from callscope_common.kafka_tracing import (
+    describe_event,
+    mark_dead_lettered,
+    process_span,
+    publish_span,
+)
+from callscope_common.logging import bound_call_id, bound_campaign_id
+from callscope_common.metrics import CONSUMER_RECORDS, DLQ_RECORDS
 from callscope_common.outages import is_outage
 
 logger = logging.getLogger(__name__)
@@ -89,7 +97,8 @@ class EventPublisher:
 
     async def publish(self, event: protobuf_message.Message) -> None:
         """Sends the event and waits until the broker has acknowledged it."""
-        await self.publish_record(encode(event))
+        with publish_span(event):
+            await self.publish_record(encode(event))
 
     async def publish_record(self, record: EncodedEvent) -> None:
         """Sends an encoded event (e.g. one kept in an outbox) and waits for the broker's ack."""
@@ -180,6 +189,12 @@ class EventConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
+        self._offset_gauges = OffsetGauges(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            topics=list(self._by_topic),
+            assignment=self._consumer.assignment,
+        )
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
@@ -187,6 +202,7 @@ class EventConsumer:
         await ensure_topics(self._bootstrap_servers, list(self._by_topic))
         self._consumer.subscribe(list(self._by_topic), listener=_RebalanceListener(self))
         await self._consumer.start()
+        sampling = asyncio.create_task(self._offset_gauges.run(), name="sample consumer lag")
         try:
             while True:
                 # Polling never stops, even when every partition is paused: aiokafka counts
@@ -199,6 +215,8 @@ class EventConsumer:
                 if self._failure is not None:
                     raise self._failure
         finally:
+            sampling.cancel()
+            await asyncio.gather(sampling, return_exceptions=True)
             await self._stop_workers()
             await self._consumer.stop()
 
@@ -298,14 +316,22 @@ class EventConsumer:
     async def _process(self, partition: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
         subscription = self._by_topic[record.topic]
         headers = list(record.headers or [])
-        try:
-            event = decode(subscription.message_type, record.value, headers)
-        except UndecodableEventError as error:
-            await self._dead_letter(record, f"undecodable: {error}", attempts=0)
-        else:
-            with bound_call_id(event.header.call_id):
-                await self._handle_with_retries(subscription, event, record)
-        await self._commit(partition, record.offset + 1)
+        # One span per record, the child of the producer's: one call's stages, one trace.
+        with process_span(record) as span:
+            try:
+                event = decode(subscription.message_type, record.value, headers)
+            except UndecodableEventError as error:
+                await self._dead_letter(
+                    record, f"undecodable: {error}", attempts=0, reason="undecodable"
+                )
+            else:
+                describe_event(span, event.header)
+                with (
+                    bound_call_id(event.header.call_id),
+                    bound_campaign_id(event.header.campaign_id),
+                ):
+                    await self._handle_with_retries(subscription, event, record)
+            await self._commit(partition, record.offset + 1)
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
         """Commits up to offset; a commit refused because of a rebalance is only logged.
@@ -343,12 +369,16 @@ class EventConsumer:
         while True:
             try:
                 await subscription.handler(event)
+                CONSUMER_RECORDS.labels(record.topic, "handled").inc()
                 return
             except PermanentEventError as error:
-                await self._dead_letter(record, f"rejected: {error}", attempts=attempt + 1)
+                await self._dead_letter(
+                    record, f"rejected: {error}", attempt + 1, reason="rejected"
+                )
                 return
             except Exception as error:
                 if is_outage(error):
+                    CONSUMER_RECORDS.labels(record.topic, "outage_wait").inc()
                     outage_retries += 1
                     delay = self._retry.backoff(min(outage_retries, 8))
                     logger.warning(
@@ -362,8 +392,14 @@ class EventConsumer:
                     logger.exception(
                         "handler failed, dead-lettering", extra={"topic": record.topic}
                     )
-                    await self._dead_letter(record, f"{type(error).__name__}: {error}", attempt)
+                    await self._dead_letter(
+                        record,
+                        f"{type(error).__name__}: {error}",
+                        attempt,
+                        reason="retries_exhausted",
+                    )
                     return
+                CONSUMER_RECORDS.labels(record.topic, "retried").inc()
                 delay = self._retry.backoff(attempt)
                 logger.warning(
                     "handler failed, retrying",
@@ -393,8 +429,10 @@ class EventConsumer:
                 await asyncio.sleep(self._retry.backoff(min(retries, 8)))
 
     async def _dead_letter(
-        self, record: ConsumerRecord[Any, Any], error: str, attempts: int
+        self, record: ConsumerRecord[Any, Any], error: str, attempts: int, *, reason: str
     ) -> None:
+        """Sends the record to <topic>.dlq with the error; reason labels the DLQ metrics
+        (undecodable, rejected, retries_exhausted)."""
         headers = [
             *(record.headers or []),
             ("dlq-error", error.encode()[:4000]),
@@ -409,6 +447,9 @@ class EventConsumer:
             ),
             "dead-letter",
         )
+        mark_dead_lettered(error)
+        CONSUMER_RECORDS.labels(record.topic, "dead_lettered").inc()
+        DLQ_RECORDS.labels(record.topic, reason).inc()
         logger.error("record dead-lettered", extra={"topic": record.topic, "error": error})
 
 
