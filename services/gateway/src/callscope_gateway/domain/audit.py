@@ -160,6 +160,7 @@ NOT_AUDITED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/logout"): "ends the caller's own session; the login is recorded",
     ("GET", "/api/v1/auth/me"): "the caller's own session",
     ("GET", "/healthz"): "a probe",
+    ("GET", "/metrics"): "Prometheus' scrape: counts and timings, no call's content",
     ("GET", "/"): "the web application's page",
     ("GET", "/openapi.json"): "the API's description",
 }

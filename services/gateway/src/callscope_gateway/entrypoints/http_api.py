@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from callscope_common.metrics import exposition
 from callscope_common.tracing import tracing_enabled
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,7 @@ from callscope_gateway.entrypoints import openapi
 from callscope_gateway.entrypoints.audit import AuditMiddleware
 from callscope_gateway.entrypoints.context import ApiContext
 from callscope_gateway.entrypoints.errors import HTTP_STATUS
+from callscope_gateway.entrypoints.http_metrics import HttpMetricsMiddleware
 from callscope_gateway.entrypoints.http_tracing import HttpTracingMiddleware
 from callscope_gateway.entrypoints.routes import (
     agents,
@@ -117,12 +119,20 @@ def create_app(context: ApiContext) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Like /healthz, no login: Prometheus scrapes it; keep it off the public ingress.
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> StarletteResponse:
+        body, content_type = exposition()
+        return StarletteResponse(body, media_type=content_type)
+
     @app.get("/", include_in_schema=False)
     async def web_application() -> FileResponse:
         return FileResponse(_WEB / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=_WEB / "static"), name="static")
     app.middleware("http")(_security_headers)
+    # Around every other middleware, so that the requests they refuse are counted too.
+    app.add_middleware(HttpMetricsMiddleware)
     # Outermost, so that every other middleware and route runs inside the request's span.
     if tracing_enabled():
         app.add_middleware(HttpTracingMiddleware)
