@@ -18,6 +18,7 @@ from callscope_ingest.adapters.ffprobe import FfprobeAudioProber
 from callscope_ingest.adapters.kafka_backlog import KafkaStageBacklog
 from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.adapters.mongo_jobs import MongoJobStore
+from callscope_ingest.adapters.status_gauge import sampling_call_statuses
 from callscope_ingest.dispatch import RelayRules
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.watchdog import WatchdogRules
@@ -48,6 +49,7 @@ async def serve(settings: IngestSettings) -> None:
         await fingerprints.ensure_indexes()
         jobs = MongoJobStore(database)
         await jobs.ensure_indexes()
+        await stack.enter_async_context(sampling_call_statuses(database))
         audio = await stack.enter_async_context(open_object_store(settings))
         await audio.ensure_bucket()
         producer = create_producer(settings.kafka_bootstrap_servers, "ingest")
