@@ -9,6 +9,8 @@ enum names), never from ids or free text, so that no label can grow without boun
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -18,6 +20,8 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
+
+logger = logging.getLogger(__name__)
 
 # Requests: from a few milliseconds (a lookup) to minutes (a 500 MB upload streamed through).
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -98,9 +102,18 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
     """Serves this process's metrics at http://host:port/metrics in a daemon thread; 0 = off.
 
     A thread rather than the event loop: a scrape is answered even while the loop is busy.
+    A port already taken (a second replica started by hand on one machine) is logged and
+    the service runs on without metrics: losing them must not stop the pipeline.
     """
-    if port:
+    if not port:
+        return
+    try:
         start_http_server(port, addr=host)
+    except OSError as error:
+        logger.error(
+            "metrics not served: the port is taken",
+            extra={"metrics_port": port, "error": str(error)},
+        )
 
 
 def exposition() -> tuple[bytes, str]:

@@ -9,6 +9,7 @@ from callscope_common.grpc_server import create_server, mark_serving
 from callscope_common.kafka import EventConsumer, EventPublisher
 from callscope_common.lifecycle import run_until_shutdown
 from callscope_common.logging import configure_logging
+from callscope_common.metrics import serve_metrics
 from callscope_common.tracing import TracingSettings, configure_tracing
 
 from callscope_analysis.bootstrap import (
@@ -78,6 +79,7 @@ def main() -> None:
     settings = AnalysisSettings()  # type: ignore[call-arg]  # values come from the environment
     configure_logging("analysis", settings.log_level)
     tracing = configure_tracing("analysis", TracingSettings())
+    serve_metrics(settings.metrics_port)
     try:
         asyncio.run(serve(settings))
     finally:

@@ -13,6 +13,8 @@ class AnalysisSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="ANALYSIS_", extra="ignore", populate_by_name=True)
 
     grpc_port: int = 50054
+    # Where Prometheus scrapes this service's /metrics; 0 turns the exposition off.
+    metrics_port: int = Field(default=9466, ge=0, le=65535)
     consumer_group: str = "analysis"
     # Calls analysed at once (one per partition, each partition still in order): Claude
     # requests wait on the network, so a few in flight keep the stage busy.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from callscope_common.logging import configure_logging
+from callscope_common.metrics import serve_metrics
 from callscope_common.tracing import TracingSettings, configure_tracing
 
 from callscope_ingest.bootstrap import serve
@@ -16,6 +17,7 @@ def main() -> None:
     settings = IngestSettings()  # type: ignore[call-arg]
     configure_logging("ingest", settings.log_level)
     tracing = configure_tracing("ingest", TracingSettings())
+    serve_metrics(settings.metrics_port)
     try:
         asyncio.run(serve(settings))
     finally:

@@ -15,6 +15,8 @@ class IngestSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
 
     grpc_port: int = 50052
+    # Where Prometheus scrapes this service's /metrics; 0 turns the exposition off.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
     consumer_group: str = "ingest"
     # Where uploads are received before validation; defaults to the system temp dir.
     spool_dir: Path | None = None

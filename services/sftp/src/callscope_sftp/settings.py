@@ -26,6 +26,8 @@ class SftpSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="SFTP_", extra="ignore", populate_by_name=True)
 
     grpc_port: int = 50055
+    # Where Prometheus scrapes this service's /metrics; 0 turns the exposition off.
+    metrics_port: int = Field(default=9467, ge=0, le=65535)
     directory_addr: str = Field(validation_alias="DIRECTORY_ADDR")
     ingest_addr: str = Field(validation_alias="INGEST_ADDR")
 

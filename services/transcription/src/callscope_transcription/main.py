@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from callscope_common.logging import configure_logging
+from callscope_common.metrics import serve_metrics
 from callscope_common.tracing import TracingSettings, configure_tracing
 
 from callscope_transcription.bootstrap import serve
@@ -20,6 +21,7 @@ def main() -> None:
     settings = TranscriptionSettings()  # type: ignore[call-arg]  # values come from the env
     configure_logging("transcription", settings.log_level)
     tracing = configure_tracing("transcription", TracingSettings())
+    serve_metrics(settings.metrics_port)
     try:
         asyncio.run(serve(settings))
     except ModelIntegrityError as error:

@@ -21,6 +21,8 @@ class TranscriptionSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="TRANSCRIPTION_", extra="ignore")
 
     grpc_port: int = Field(default=50053, ge=1, le=65535)
+    # Where Prometheus scrapes this service's /metrics; 0 turns the exposition off.
+    metrics_port: int = Field(default=9465, ge=0, le=65535)
     directory_addr: str = Field(
         validation_alias="DIRECTORY_ADDR",
         description="The gateway's Directory gRPC service: campaign transcription settings.",
