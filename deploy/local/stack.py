@@ -186,6 +186,9 @@ S3_REGION = "us-east-1"
 S3_BUCKET = "callscope-audio"
 
 GATEWAY_HTTP_PORT = 8080
+# Where `run` serves each service's Prometheus /metrics (the gateway: on GATEWAY_HTTP_PORT).
+# Fixed like the gRPC ports, clear of every profile's server ports above.
+METRICS_PORTS = {"ingest": 9464, "transcription": 9465, "analysis": 9466, "sftp": 9467}
 DEMO_SFTP_USER = "callscope-demo"
 DEMO_SFTP_SLUG = "inbound"  # the demo campaign's folder, set by the gateway's demo seed
 
@@ -222,31 +225,41 @@ def services(profile: Profile) -> list[Service]:
         ),
         Service(
             "ingest",
-            {"INGEST_GRPC_PORT": "50052", "DIRECTORY_ADDR": f"{HOST}:50051"},
-            (50052,),
+            {
+                "INGEST_GRPC_PORT": "50052",
+                "INGEST_METRICS_PORT": str(METRICS_PORTS["ingest"]),
+                "DIRECTORY_ADDR": f"{HOST}:50051",
+            },
+            (50052, METRICS_PORTS["ingest"]),
         ),
         Service(
             "transcription",
-            {"TRANSCRIPTION_GRPC_PORT": "50053", "DIRECTORY_ADDR": f"{HOST}:50051"},
-            (50053,),
+            {
+                "TRANSCRIPTION_GRPC_PORT": "50053",
+                "TRANSCRIPTION_METRICS_PORT": str(METRICS_PORTS["transcription"]),
+                "DIRECTORY_ADDR": f"{HOST}:50051",
+            },
+            (50053, METRICS_PORTS["transcription"]),
         ),
         Service(
             "analysis",
             {
                 "ANALYSIS_GRPC_PORT": "50054",
+                "ANALYSIS_METRICS_PORT": str(METRICS_PORTS["analysis"]),
                 "DIRECTORY_ADDR": f"{HOST}:50051",
                 "TRANSCRIPTS_ADDR": f"{HOST}:50053",
             },
-            (50054,),
+            (50054, METRICS_PORTS["analysis"]),
         ),
         Service(
             "sftp",
             {
                 "SFTP_GRPC_PORT": "50055",
+                "SFTP_METRICS_PORT": str(METRICS_PORTS["sftp"]),
                 "DIRECTORY_ADDR": f"{HOST}:50051",
                 "INGEST_ADDR": f"{HOST}:50052",
             },
-            (50055,),
+            (50055, METRICS_PORTS["sftp"]),
         ),
     ]
 
@@ -1142,6 +1155,8 @@ def print_welcome(
     lines += [
         f"Object store console: http://{HOST}:{profile.s3_console_port} "
         f"({S3_ACCESS_KEY} / {S3_SECRET_KEY})",
+        f"Metrics: http://{HOST}:{GATEWAY_HTTP_PORT}/metrics, "
+        + ", ".join(f"{name} :{port}/metrics" for name, port in METRICS_PORTS.items()),
         f"Logs: {profile.log_dir.relative_to(REPO)}/",
         "Press Ctrl-C to stop.",
         "",
