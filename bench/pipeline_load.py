@@ -101,17 +101,16 @@ from bench.support.speech_calls import (  # noqa: E402
     write_batch,
     write_distinct,
 )
+from bench.support.stack import consumer_group, start_isolated  # noqa: E402
 from tests.support.infra import infra_from_environment  # noqa: E402
-from tests.support.services import RunningServices, start_services, terminate  # noqa: E402
+from tests.support.services import RunningServices, terminate  # noqa: E402
 
 UPLOADED_TOPIC = "calls.uploaded"
-CONSUMING_SERVICES = ("ingest", "transcription", "analysis")
 LONG_CALL_S = 300.0
 TARGET_S = 20.0
 VENDOR_S = (120.0, 180.0)  # the product guide's "2-3 minutes"
 POLL_S = 0.1
 ONE_CORE_SETTINGS = {"TRANSCRIPTION_MODEL_WORKERS": "1", "TRANSCRIPTION_CPU_THREADS": "1"}
-UNLIMITED_RATE = {"GATEWAY_API_KEY_RATE_LIMIT_PER_MINUTE": "1000000"}
 
 
 @dataclass(frozen=True)
@@ -331,7 +330,7 @@ async def start_replica(
     process = running.spawn_replica("transcription", name, settings)
     replicas.append(process)
     pin_to_cpus(process.pid, {cpu})
-    group = f"transcription-{running.database}"
+    group = consumer_group(running, "transcription")
     held = await probe.wait_for_members(group, UPLOADED_TOPIC, len(replicas))
     print(
         f"  transcription replica {name} pinned to CPU {cpu}; {UPLOADED_TOPIC} partitions "
@@ -347,10 +346,6 @@ async def main(arguments: argparse.Namespace) -> None:
     if len(usable_cpus()) < 2:
         raise SystemExit("the scale-out phase needs 2 CPUs; this process may use only one")
     infra = infra_from_environment()
-    run_id = uuid.uuid4().hex[:10]
-    data_dir = Path(os.environ.get("CALLSCOPE_DATA_DIR", ROOT / ".local" / "data" / "test"))
-    log_dir = data_dir / "logs" / f"bench-{run_id}"
-    database = f"e2e_{run_id}"  # what start_services names this run's database
     print(
         f"pipeline load bench: {arguments.calls} calls per load phase, {os.cpu_count()} CPUs, "
         f"load average {load_average()}",
@@ -362,13 +357,10 @@ async def main(arguments: argparse.Namespace) -> None:
         five_minutes = write_distinct(long_call(dialogues, LONG_CALL_S), work / "long.wav", 0)
         async with KafkaProbe(infra.kafka_bootstrap_servers) as probe:
             partitions = await probe.ensure_partitions(UPLOADED_TOPIC, arguments.partitions)
-            await probe.start_groups_at_end([f"{s}-{database}" for s in CONSUMING_SERVICES])
-            running = await start_services(infra, log_dir, run_id, UNLIMITED_RATE)
+            running = await start_isolated(infra, probe, uuid.uuid4().hex[:10])
             replicas: list[subprocess.Popen[bytes]] = []
             try:
-                if running.database != database:
-                    raise RuntimeError(f"start_services named the database {running.database}")
-                print(f"  {UPLOADED_TOPIC}: {partitions} partitions; logs in {log_dir}")
+                print(f"  {UPLOADED_TOPIC}: {partitions} partitions; logs in {running.log_dir}")
                 async with api_client(
                     running.gateway_url, running.api_key, max(arguments.calls, 10)
                 ) as client:
