@@ -9,12 +9,15 @@ from typing import Any
 
 import grpc
 import pytest
+from callscope.v1 import ingest_pb2
 from callscope_common.grpc_tracing import ServerTracingInterceptor, client_interceptors
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+
+from tests.support.polling import wait_for
 
 SERVICE = "test.TraceProbe"
 
@@ -41,6 +44,10 @@ async def _chat(requests: AsyncIterator[bytes], context: Any) -> AsyncIterator[b
         yield request + _current_trace_id()
 
 
+async def _look_up(request: ingest_pb2.GetCallRequest, context: Any) -> bytes:
+    return request.call_id.encode()
+
+
 def _current_trace_id() -> bytes:
     """What the servicer sees as its trace: answered so the test can compare."""
     return trace.format_trace_id(trace.get_current_span().get_span_context().trace_id).encode()
@@ -58,8 +65,15 @@ class Traced:
     exporter: InMemorySpanExporter
     provider: TracerProvider
 
-    def spans(self, kind: SpanKind) -> list[ReadableSpan]:
-        return [span for span in self.exporter.get_finished_spans() if span.kind == kind]
+    async def finished(self, kind: SpanKind) -> list[ReadableSpan]:
+        """The spans of that kind once there are any: a span ends as its side's code
+        unwinds, which may be just after the other side saw the answer (an abort sends
+        its status first)."""
+
+        async def ended() -> list[ReadableSpan]:
+            return [span for span in self.exporter.get_finished_spans() if span.kind == kind]
+
+        return await wait_for(ended, timeout_s=10, describe=f"a {kind.name} span")
 
 
 @pytest.fixture
@@ -78,6 +92,11 @@ async def traced() -> AsyncIterator[Traced]:
                     "Repeat": grpc.unary_stream_rpc_method_handler(_repeat, **plain),
                     "Gather": grpc.stream_unary_rpc_method_handler(_gather, **plain),
                     "Chat": grpc.stream_stream_rpc_method_handler(_chat, **plain),
+                    "LookUp": grpc.unary_unary_rpc_method_handler(
+                        _look_up,
+                        request_deserializer=ingest_pb2.GetCallRequest.FromString,
+                        response_serializer=_identity,
+                    ),
                 },
             ),
         )
@@ -121,8 +140,8 @@ async def test_server_span_continues_the_callers_trace(traced: Traced, shape: st
     trace_id = caller.get_span_context().trace_id
     assert any(trace.format_trace_id(trace_id).encode() in reply for reply in replies)
 
-    (client,) = traced.spans(SpanKind.CLIENT)
-    (server,) = traced.spans(SpanKind.SERVER)
+    (client,) = await traced.finished(SpanKind.CLIENT)
+    (server,) = await traced.finished(SpanKind.SERVER)
     assert client.name == server.name == f"{SERVICE}/{shape}"
     assert client.context.trace_id == server.context.trace_id == trace_id
     assert client.parent is not None and client.parent.span_id == caller.get_span_context().span_id
@@ -133,8 +152,8 @@ async def test_server_span_continues_the_callers_trace(traced: Traced, shape: st
 async def test_a_call_without_a_caller_span_starts_its_own_trace(traced: Traced) -> None:
     await traced.channel.unary_unary(f"/{SERVICE}/Answer")(b"hello")
 
-    (client,) = traced.spans(SpanKind.CLIENT)
-    (server,) = traced.spans(SpanKind.SERVER)
+    (client,) = await traced.finished(SpanKind.CLIENT)
+    (server,) = await traced.finished(SpanKind.SERVER)
     assert client.parent is None
     assert server.parent is not None and server.parent.span_id == client.context.span_id
 
@@ -143,7 +162,7 @@ async def test_a_refusal_is_recorded_without_marking_the_server_failed(traced: T
     with pytest.raises(grpc.aio.AioRpcError):
         await traced.channel.unary_unary(f"/{SERVICE}/Answer")(b"missing")
 
-    (server,) = traced.spans(SpanKind.SERVER)
+    (server,) = await traced.finished(SpanKind.SERVER)
     assert server.attributes is not None
     assert server.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
     assert server.status.status_code == StatusCode.UNSET
@@ -153,6 +172,16 @@ async def test_a_servicer_crash_marks_the_server_span_failed(traced: Traced) -> 
     with pytest.raises(grpc.aio.AioRpcError):
         await traced.channel.unary_unary(f"/{SERVICE}/Answer")(b"crash")
 
-    (server,) = traced.spans(SpanKind.SERVER)
+    (server,) = await traced.finished(SpanKind.SERVER)
     assert server.status.status_code == StatusCode.ERROR
     assert [event.name for event in server.events] == ["exception"]
+
+
+async def test_the_server_span_names_the_call_a_request_is_about(traced: Traced) -> None:
+    request = ingest_pb2.GetCallRequest(org_id="org-1", call_id="call-1")
+    await traced.channel.unary_unary(f"/{SERVICE}/LookUp")(request.SerializeToString())
+
+    (server,) = await traced.finished(SpanKind.SERVER)
+    assert server.attributes is not None
+    assert server.attributes["callscope.call_id"] == "call-1"
+    assert "callscope.campaign_id" not in server.attributes

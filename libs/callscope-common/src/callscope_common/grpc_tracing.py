@@ -17,10 +17,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import message as protobuf_message
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
-from callscope_common.tracing import extract_context, trace_context_pairs
+from callscope_common.tracing import (
+    CALL_ID_ATTRIBUTE,
+    CAMPAIGN_ID_ATTRIBUTE,
+    extract_context,
+    trace_context_pairs,
+)
 
 # Probes call these every few seconds; their spans would only be noise.
 _UNTRACED_PREFIX = "/grpc.health.v1.Health/"
@@ -38,6 +44,20 @@ _SERVER_FAULTS = frozenset(
 )
 
 Behavior = Callable[[Any, Any], Any]
+# Request fields whose value a server span records.
+_ID_ATTRIBUTES = (("call_id", CALL_ID_ATTRIBUTE), ("campaign_id", CAMPAIGN_ID_ATTRIBUTE))
+
+
+def _describe_request(span: Span, request: Any) -> None:
+    """Names the call and campaign a single request message is about (ids only); a
+    streamed request is an iterator and names nothing here."""
+    if not isinstance(request, protobuf_message.Message):
+        return
+    fields = request.DESCRIPTOR.fields_by_name
+    for field, attribute in _ID_ATTRIBUTES:
+        value = getattr(request, field) if field in fields else None
+        if isinstance(value, str) and value:
+            span.set_attribute(attribute, value)
 
 
 def _rpc_attributes(method: str) -> dict[str, str]:
@@ -138,21 +158,23 @@ class ServerTracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         if inspect.isasyncgenfunction(behavior):
 
             async def traced_stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                with self._server_span(method, metadata, context):
+                with self._server_span(method, metadata, context, request):
                     async for response in behavior(request, context):
                         yield response
 
             return traced_stream
 
         async def traced(request: Any, context: Any) -> Any:
-            with self._server_span(method, metadata, context):
+            with self._server_span(method, metadata, context, request):
                 awaitable: Awaitable[Any] = behavior(request, context)
                 return await awaitable
 
         return traced
 
     @contextlib.contextmanager
-    def _server_span(self, method: str, metadata: Any, context: Any) -> Iterator[None]:
+    def _server_span(
+        self, method: str, metadata: Any, context: Any, request: Any
+    ) -> Iterator[None]:
         with self._tracer.start_as_current_span(
             method.lstrip("/"),
             context=extract_context(metadata),
@@ -161,6 +183,7 @@ class ServerTracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            _describe_request(span, request)
             try:
                 yield
             except grpc.aio.AbortError:
