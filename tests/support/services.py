@@ -42,6 +42,8 @@ class RunningServices:
     log_dir: Path
     database: str
     bucket: str
+    # Where each service but the gateway serves /metrics (the gateway: on its HTTP port).
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, str] = field(default_factory=dict)
     infra: Infra | None = None
@@ -51,6 +53,12 @@ class RunningServices:
     def gateway_url(self) -> str:
         """Base URL of the REST API."""
         return f"http://127.0.0.1:{self.http_port}"
+
+    def metrics_url(self, service: str) -> str:
+        """The address Prometheus would scrape a service at."""
+        if service == "gateway":
+            return f"{self.gateway_url}/metrics"
+        return f"http://127.0.0.1:{self.metrics_ports[service]}/metrics"
 
     @property
     def api_key(self) -> str:
@@ -96,12 +104,28 @@ class RunningServices:
         try:
             yield log
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process)
+
+    def spawn_replica(
+        self, service: str, replica_id: str, settings: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Another process of a service in the same consumer group (its own gRPC port, log
+        `<service>-<replica_id>.log`); the caller stops it."""
+        overrides = {f"{service.upper()}_GRPC_PORT": str(free_port()), **(settings or {})}
+        return self._spawn(service, self.log_dir / f"{service}-{replica_id}.log", "wb", overrides)
+
+    async def unhealthy(self) -> list[str]:
+        """The services that do not answer their health check right now."""
+        failing = []
+        for service in SERVICES:
+            healthy = (
+                await _http_serving(self.gateway_url)
+                if service == "gateway"
+                else await _grpc_serving(self.grpc_ports[service])
+            )
+            if not healthy:
+                failing.append(service)
+        return failing
 
     def _spawn(
         self,
@@ -133,6 +157,17 @@ class RunningServices:
                 process.wait()
 
 
+def terminate(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    """SIGTERM a process (it shuts down cleanly), SIGKILL it if it has not exited in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _environment(infra: Infra, running: RunningServices, service: str) -> dict[str, str]:
     ports = running.grpc_ports
     peers = {
@@ -152,10 +187,15 @@ def _environment(infra: Infra, running: RunningServices, service: str) -> dict[s
         ),
         "LOG_LEVEL": "INFO",
     }
-    own.update({k: v for k, v in running.extra_env.items() if k.startswith(prefix + "_")})
+    # OpenTelemetry's standard variables (OTEL_...) are every service's settings.
+    own.update(
+        {k: v for k, v in running.extra_env.items() if k.startswith((prefix + "_", "OTEL_"))}
+    )
     if service == "gateway":
         own["GATEWAY_HTTP_PORT"] = str(running.http_port)
         own["GATEWAY_DEMO_CREDENTIALS_FILE"] = str(running.log_dir / "demo-credentials.json")
+    if service in running.metrics_ports:
+        own[f"{prefix}_METRICS_PORT"] = str(running.metrics_ports[service])
     return {
         **os.environ,
         **infra.environment(database=running.database, bucket=running.bucket),
@@ -188,13 +228,15 @@ async def start_services(
 ) -> RunningServices:
     """Starts every service and returns once each reports healthy (or raises with its log).
 
-    extra_env holds service settings (`INGEST_...`, `GATEWAY_...`) for this run.
+    extra_env holds service settings (`INGEST_...`, `GATEWAY_...`) for this run, and
+    OpenTelemetry's `OTEL_...` variables for all of them.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     running = RunningServices(
         extra_env=dict(extra_env or {}),
         http_port=free_port(),
         grpc_ports={service: free_port() for service in SERVICES},
+        metrics_ports={service: free_port() for service in SERVICES if service != "gateway"},
         log_dir=log_dir,
         database=f"e2e_{run_id}",
         bucket=f"e2e-{run_id}",
