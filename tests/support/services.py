@@ -93,10 +93,11 @@ class RunningServices:
         self, replica_id: str, settings: dict[str, str] | None = None
     ) -> Iterator[Path]:
         """A second sftp service process on the same database and SFTP server (its own gRPC
-        port), until the block ends; yields its log file."""
+        port, no metrics), until the block ends; yields its log file."""
         log = self.log_dir / f"sftp-{replica_id}.log"
         overrides = {
             "SFTP_GRPC_PORT": str(free_port()),
+            "SFTP_METRICS_PORT": "0",
             "SFTP_REPLICA_ID": replica_id,
             **(settings or {}),
         }
@@ -109,9 +110,13 @@ class RunningServices:
     def spawn_replica(
         self, service: str, replica_id: str, settings: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
-        """Another process of a service in the same consumer group (its own gRPC port, log
-        `<service>-<replica_id>.log`); the caller stops it."""
-        overrides = {f"{service.upper()}_GRPC_PORT": str(free_port()), **(settings or {})}
+        """Another process of a service in the same consumer group (its own gRPC port, no
+        metrics, log `<service>-<replica_id>.log`); the caller stops it."""
+        overrides = {
+            f"{service.upper()}_GRPC_PORT": str(free_port()),
+            f"{service.upper()}_METRICS_PORT": "0",
+            **(settings or {}),
+        }
         return self._spawn(service, self.log_dir / f"{service}-{replica_id}.log", "wb", overrides)
 
     async def unhealthy(self) -> list[str]:
