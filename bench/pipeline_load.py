@@ -103,7 +103,7 @@ from bench.support.speech_calls import (  # noqa: E402
 )
 from bench.support.stack import consumer_group, start_isolated  # noqa: E402
 from tests.support.infra import infra_from_environment  # noqa: E402
-from tests.support.services import RunningServices, terminate  # noqa: E402
+from tests.support.services import RunningServices, free_port, terminate  # noqa: E402
 
 UPLOADED_TOPIC = "calls.uploaded"
 LONG_CALL_S = 300.0
@@ -323,7 +323,8 @@ async def start_replica(
 ) -> int:
     """Starts a one-core transcription replica pinned to `cpu` (added to `replicas`), waits
     until the group counts every replica as a member; returns its pid."""
-    settings = dict(ONE_CORE_SETTINGS)
+    # Its own metrics port: replicas on one host cannot share the one the services got.
+    settings = {**ONE_CORE_SETTINGS, "TRANSCRIPTION_METRICS_PORT": str(free_port())}
     if grpc_port is not None:
         settings["TRANSCRIPTION_GRPC_PORT"] = str(grpc_port)
     name = "abcdefgh"[len(replicas)]

@@ -25,9 +25,11 @@ already allocated): the peak, the growth, peak / idle, the growth per 100 queued
 (at the peak lag), and what the process grew from the moment the lag first reached a
 quarter of its peak per 100 more queued calls, which separates memory that follows the
 backlog from one-off costs of the first calls. A process that held queued calls would
-grow by about their audio, 77 MiB per 100 calls here (the summary line gives it); a
-bounded one by about 0. Kafka's JVM heap is capped (-Xmx1g in deploy/local/stack.py),
-so its RSS may grow towards the cap whatever the backlog; the records are on disk.
+grow by about their audio, 77 MiB per 100 calls here; a bounded one by about 0. The
+summary line adds it up for the five services and for the servers: FerretDB and MinIO
+store every call, queued or done, and their caches grow with what they store; Kafka's
+JVM heap is capped (-Xmx1g in deploy/local/stack.py), the records are on disk. The lag
+counts records: a hand-over that ingest's relay sends again (docs/pipeline.md) counts twice.
 
 Run (starts and stops its own Kafka, FerretDB and MinIO):
   .venv/bin/python deploy/local/stack.py exec --profile test5 -- \\
@@ -163,8 +165,9 @@ def print_uploads(outcomes: list[UploadOutcome], seconds: float, concurrency: in
     )
 
 
-def print_memory(samples: Samples, queued_bytes: float) -> None:
-    """Each process's idle and peak RSS, and how much it grew per 100 more queued calls."""
+def print_memory(samples: Samples, servers: set[str], queued_bytes: float) -> None:
+    """Each process's idle and peak RSS, and how much it grew per 100 more queued calls;
+    then the services' and the servers' totals."""
     _, peak_lag = samples.peak_lag()
     quarter_at, quarter_lag = samples.quarter_lag()
     more_queued = max(peak_lag - quarter_lag, 1) / 100
@@ -180,12 +183,11 @@ def print_memory(samples: Samples, queued_bytes: float) -> None:
             "MiB per 100 more queued (1/4 -> peak lag)",
         )
     ]
-    growth = marginal = 0
+    marginal = {"services": 0, "servers": 0}
     for name in samples.pids:
         idle, peak = samples.idle[name], samples.peak_rss(name)
         early = samples.peak_rss(name, until=quarter_at)
-        growth += max(0, peak - idle)
-        marginal += max(0, peak - early)
+        marginal["servers" if name in servers else "services"] += max(0, peak - early)
         rows.append(
             (
                 name,
@@ -204,10 +206,11 @@ def print_memory(samples: Samples, queued_bytes: float) -> None:
         if index == 0:
             print("  |" + "|".join("-" * (width + 2) for width in widths) + "|")
     print(
-        f"  lag {quarter_lag} at {quarter_at:.0f} s, {peak_lag} at its peak; all processes "
-        f"together: {growth / MIB:.0f} MiB over idle at their peaks, {marginal / MIB:.0f} MiB "
-        f"after the lag's 1/4 point = {marginal / MIB / more_queued:.2f} MiB per 100 more "
-        f"queued calls, where holding them would take {queued_bytes * 100 / MIB:.0f} MiB"
+        f"  lag {quarter_lag} at {quarter_at:.0f} s, {peak_lag} at its peak; per 100 more queued "
+        f"calls the five services together grew {marginal['services'] / MIB / more_queued:.2f} "
+        f"MiB, the servers (which store every call, queued or not) "
+        f"{marginal['servers'] / MIB / more_queued:.2f} MiB; holding the calls' audio would "
+        f"take {queued_bytes * 100 / MIB:.0f} MiB"
     )
 
 
@@ -270,7 +273,8 @@ async def main(arguments: argparse.Namespace) -> None:
             running = await start_isolated(infra, probe, uuid.uuid4().hex[:10])
             try:
                 pids = {name: process.pid for name, process in running.processes.items()}
-                samples = Samples({**pids, **stack_servers(data_dir())})
+                servers = stack_servers(data_dir())
+                samples = Samples({**pids, **servers})
                 connections = max(arguments.concurrency, WARM_UP_CALLS)
                 async with api_client(running.gateway_url, running.api_key, connections) as client:
                     await warm_up(client, warm)
@@ -299,7 +303,7 @@ async def main(arguments: argparse.Namespace) -> None:
         f"  completed {burst.completed - WARM_UP_CALLS} of the burst by "
         f"{burst.seconds + arguments.drain_seconds:.0f} s, when the services were stopped"
     )
-    print_memory(samples, file_bytes)
+    print_memory(samples, set(servers), file_bytes)
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(
         f"bench run time: {time.perf_counter() - began:.0f} s; the bench's own peak RSS "

@@ -58,7 +58,11 @@ async def upload(client: httpx.AsyncClient, path: Path) -> UploadOutcome:
         seconds = time.perf_counter() - started
         return UploadOutcome(path, sent_at, seconds, None, None, f"{type(error).__name__}")
     seconds = time.perf_counter() - started
-    body: dict[str, Any] = response.json() if response.content else {}
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:  # an error page that is not the API's JSON error body
+        code = f"non-JSON body {response.text[:40]!r}"
+        return UploadOutcome(path, sent_at, seconds, response.status_code, None, code)
     if response.status_code == 201:
         return UploadOutcome(path, sent_at, seconds, 201, str(body["id"]), "")
     detail = body.get("error")
