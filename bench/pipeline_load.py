@@ -34,7 +34,10 @@ minute of audio.
 The scale-out line is the ratio of the last two throughputs; 2.0 would be perfect.
 Everything else (gateway, ingest, analysis, Kafka, FerretDB, MinIO, this client) runs
 unpinned on the same cores and competes with the replicas, most with 2 replicas, so expect
-less. The uploads of a phase are part of its elapsed time (transcription starts while
+less. Pinning reserves nothing: other work on the machine shares the replicas' cores, and
+"transcription cores used" (the replicas' CPU seconds over the phase's wall time) shows
+how much CPU the stage actually got; a ratio is only meaningful when that figure doubled
+too, i.e. on a machine otherwise idle. The uploads of a phase are part of its elapsed time (transcription starts while
 they arrive, as in production). Kafka bounds the parallelism by partitions: `calls.uploaded`
 gets --partitions (default 6, so that 1, 2 or 3 replicas split it evenly; with the
 default 3 two replicas hold 2 + 1) before the services start; the assignment is printed.
@@ -103,7 +106,7 @@ from bench.support.speech_calls import (  # noqa: E402
 )
 from bench.support.stack import consumer_group, start_isolated  # noqa: E402
 from tests.support.infra import infra_from_environment  # noqa: E402
-from tests.support.services import RunningServices, free_port, terminate  # noqa: E402
+from tests.support.services import RunningServices, terminate  # noqa: E402
 
 UPLOADED_TOPIC = "calls.uploaded"
 LONG_CALL_S = 300.0
@@ -298,6 +301,10 @@ def print_table(results: Sequence[PhaseResult]) -> None:
             "transcription CPU s per audio min",
             [f"{r.transcription_cpu_s / (r.audio_s / 60):.1f}" for r in results],
         ),
+        (
+            "transcription cores used (CPU s / s)",
+            [f"{r.transcription_cpu_s / r.elapsed_s:.2f}" for r in results],
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     columns = [max(len(r.label), *(len(row[1][i]) for row in rows)) for i, r in enumerate(results)]
@@ -323,8 +330,7 @@ async def start_replica(
 ) -> int:
     """Starts a one-core transcription replica pinned to `cpu` (added to `replicas`), waits
     until the group counts every replica as a member; returns its pid."""
-    # Its own metrics port: replicas on one host cannot share the one the services got.
-    settings = {**ONE_CORE_SETTINGS, "TRANSCRIPTION_METRICS_PORT": str(free_port())}
+    settings = dict(ONE_CORE_SETTINGS)
     if grpc_port is not None:
         settings["TRANSCRIPTION_GRPC_PORT"] = str(grpc_port)
     name = "abcdefgh"[len(replicas)]
