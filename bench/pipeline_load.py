@@ -37,10 +37,11 @@ unpinned on the same cores and competes with the replicas, most with 2 replicas,
 less. Pinning reserves nothing: other work on the machine shares the replicas' cores, and
 "transcription cores used" (the replicas' CPU seconds over the phase's wall time) shows
 how much CPU the stage actually got; a ratio is only meaningful when that figure doubled
-too, i.e. on a machine otherwise idle. The uploads of a phase are part of its elapsed time (transcription starts while
-they arrive, as in production). Kafka bounds the parallelism by partitions: `calls.uploaded`
-gets --partitions (default 6, so that 1, 2 or 3 replicas split it evenly; with the
-default 3 two replicas hold 2 + 1) before the services start; the assignment is printed.
+too, i.e. on a machine otherwise idle. The uploads of a phase are part of its elapsed
+time (transcription starts while they arrive, as in production). Kafka bounds the
+parallelism by partitions: `calls.uploaded` gets --partitions (default 6, so that 1, 2
+or 3 replicas split it evenly; with the default 3 two replicas hold 2 + 1) before the
+services start; the assignment is printed.
 
 The stage topics are shared by every run against one stack; the services' consumer
 groups of this run are first committed at the topics' current ends, so they do not
