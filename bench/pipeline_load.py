@@ -16,13 +16,14 @@ transcript's `created_at`), analysis (-> the analysis' `created_at`), result rec
 (-> the call's `updated_at` as `COMPLETED`). Polled times are good to 0.1 s.
 
 Load phases: N (--calls, default 200) uploads sent at once through `POST
-/api/v1/calls/upload`, then polled (every 2 s) until none is `PENDING`, `TRANSCRIBING` or
-`ANALYZING`. Per phase: accept latency (send -> answer) p50/p95/p99/max, the error rate
-(any answer but 201, or none), completed and failed calls, and the completion throughput:
-terminal calls, and their audio minutes, per minute from the first upload sent to the
-last call's final `updated_at`. Also each call's upload -> terminal time (p50/p95), and
-the CPU seconds the transcription processes (with their ffmpeg children) spent per
-minute of audio.
+/api/v1/calls/upload`, then polled (every 10 s: a list of calls is a heavy query on
+FerretDB) until none is `PENDING`, `TRANSCRIBING` or `ANALYZING`. Per phase: accept
+latency (send -> answer) p50/p95/p99/max, the error rate (any answer but 201, or none),
+completed and failed calls, and the completion throughput: terminal calls, and their
+audio minutes, per minute from the first upload sent to the last call's final
+`updated_at` (the calls' own timestamps: the poll's period does not enter). Also each
+call's upload -> terminal time (p50/p95), and the CPU seconds the transcription
+processes (with their ffmpeg children) spent per minute of audio and per second.
 
   default      the transcription service as it ships: one process, 2 model workers x 1
                thread, not pinned (it uses both cores). Skipped with --skip-default.
