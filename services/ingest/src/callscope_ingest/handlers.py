@@ -176,6 +176,10 @@ async def register_call(
     agent = await call_management.auto_link(
         command.org_id, command.campaign_id, metadata, file_name, ports.agents
     )
+    # Asked before the fingerprints are claimed: a directory that fails here (the gateway
+    # down) must not leave them claimed for a call that is never stored, which would make
+    # the client's retry a duplicate of nothing.
+    auto_processing = await ports.campaigns.auto_processing(command.org_id, command.campaign_id)
     duplicate = await _claim_fingerprints(
         fingerprints(command.campaign_id, file_name, metadata, spooled.sha256),
         call_id,
@@ -220,7 +224,6 @@ async def register_call(
         sha256=spooled.sha256,
         content_type=accepted.content_type,
     )
-    auto_processing = await ports.campaigns.auto_processing(command.org_id, command.campaign_id)
     call = dataclasses.replace(
         call,
         audio=audio,
