@@ -22,7 +22,7 @@ from tests.faults.patient_client import Delivery
 from tests.support.stores import StoreInspector
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "DUPLICATE"})
-DRAIN_POLL_S = 2.0
+DRAIN_POLL_S = 5.0  # every poll scans the calls on FerretDB: not too often
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import httpx
 from callscope_gateway.adapters.mongo import MongoDirectory
 from callscope_gateway.domain.api_keys import generate_api_key
 
+from tests.faults import cpu_usage
 from tests.faults.call_corpus import CallFile
 from tests.faults.fault_stack import FaultStack
 from tests.faults.fault_table import Row, write_table
@@ -77,6 +78,12 @@ class World:
     directory: MongoDirectory
     rows: list[Row]
 
+    def pids(self) -> dict[str, int]:
+        """The process of every service and server, and this one (clients and stand-ins)."""
+        pids = {name: process.pid for name, process in self.services.processes.items()}
+        pids.update({name: server.proc.pid for name, server in self.servers.servers.items()})
+        return {**pids, "tests": os.getpid()}
+
 
 @dataclass
 class DropFolder:
@@ -121,6 +128,7 @@ async def run_scenario(
 ) -> list[str]:
     """Runs the scenario, records its row and returns every broken guarantee."""
     await wait_until_healthy(world)
+    cpu_before = cpu_usage.snapshot(world.pids())
     scenario = await _new_scenario(world, name)
     files = world.corpus
     bulk = [f for f in files if f.number % EVERY_NTH_BULK == 0]
@@ -140,6 +148,8 @@ async def run_scenario(
         stall_s=DRAIN_STALL_S,
         cap_s=DRAIN_CAP_S,
     )
+    used = cpu_usage.spent(cpu_before, cpu_usage.snapshot(world.pids()))
+    note += f"; CPU s until drained: {cpu_usage.describe(used)}"
     findings = await audit(
         world.stores,
         world.api,
