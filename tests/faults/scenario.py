@@ -165,6 +165,8 @@ async def run_scenario(
     if drain_s is None:
         problems.append(f"not drained: no call moved for {DRAIN_STALL_S:.0f} s, or past the cap")
     _record(world, Row(name, findings, drain_s, len(problems), note))
+    if drain_s is not None:
+        await _forget(scenario)
     return problems
 
 
@@ -319,6 +321,28 @@ async def _drive(
         return await striking, ""
     except AssertionError as error:
         return "", str(error)
+
+
+async def _forget(scenario: Scenario) -> None:
+    """Deletes the drained scenario's calls, fingerprints, versions and job.
+
+    FerretDB's SQLite backend uses no index but `_id`: every query on the calls scans
+    them all, and the services' pollers (relay, watchdog, metrics) query them every few
+    seconds. Left in place, each scenario's 200 calls would make every later scenario
+    slower, and their drain times incomparable; they are audited by now.
+    """
+    database = scenario.world.stores.mongo[scenario.world.stores.database]
+    call_ids = [
+        document["_id"]
+        async for document in database["calls"].find(
+            {"campaign_id": scenario.campaign_id}, projection={"_id": 1}
+        )
+    ]
+    await database["calls"].delete_many({"campaign_id": scenario.campaign_id})
+    for collection in ("call_fingerprints", "transcripts", "analyses"):
+        await database[collection].delete_many({"call_id": {"$in": call_ids}})
+    await database["bulk_job_items"].delete_many({"job_id": scenario.job_id})
+    await database["bulk_jobs"].delete_one({"_id": scenario.job_id})
 
 
 def _dropped(scenario: Scenario) -> int:
