@@ -28,8 +28,10 @@ backlog from one-off costs of the first calls. A process that held queued calls 
 grow by about their audio, 77 MiB per 100 calls here; a bounded one by about 0. The
 summary line adds it up for the five services and for the servers: FerretDB and MinIO
 store every call, queued or done, and their caches grow with what they store; Kafka's
-JVM heap is capped (-Xmx1g in deploy/local/stack.py), the records are on disk. The lag
-counts records: a hand-over that ingest's relay sends again (docs/pipeline.md) counts twice.
+JVM heap is capped (-Xmx1g in deploy/local/stack.py), the records are on disk. The last
+column is each process's CPU seconds (its children's included) per second of the burst
+and the drain window: where the time went. The lag counts records: a hand-over that
+ingest's relay sends again (docs/pipeline.md) counts twice.
 
 Run (starts and stops its own Kafka, FerretDB and MinIO):
   .venv/bin/python deploy/local/stack.py exec --profile test5 -- \\
@@ -69,7 +71,13 @@ from bench.support.api import (  # noqa: E402
     wait_until_drained,
 )
 from bench.support.kafka_groups import KafkaProbe  # noqa: E402
-from bench.support.processes import MIB, load_average, rss_bytes, stack_servers  # noqa: E402
+from bench.support.processes import (  # noqa: E402
+    MIB,
+    cpu_seconds,
+    load_average,
+    rss_bytes,
+    stack_servers,
+)
 from bench.support.speech_calls import render_scripts, write_batch  # noqa: E402
 from bench.support.stack import consumer_group, data_dir, start_isolated  # noqa: E402
 from tests.support.infra import infra_from_environment  # noqa: E402
@@ -95,6 +103,8 @@ class Samples:
     rss: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     lag: list[tuple[float, int]] = field(default_factory=list)
     in_flight: list[int] = field(default_factory=list)
+    # CPU seconds per second over the burst and its drain window, children included.
+    cores: dict[str, float] = field(default_factory=dict)
 
     def take_rss(self, at: float) -> None:
         """One RSS sample of every process."""
@@ -183,6 +193,7 @@ def print_memory(samples: Samples, servers: set[str], queued_bytes: float) -> No
             "MiB per 100 queued",
             "MiB at 1/4 peak lag",
             "MiB per 100 more queued (1/4 -> peak lag)",
+            "CPU cores used",
         )
     ]
     marginal = {"services": 0, "servers": 0}
@@ -200,6 +211,7 @@ def print_memory(samples: Samples, servers: set[str], queued_bytes: float) -> No
                 f"{max(0, peak - idle) / MIB / (max(peak_lag, 1) / 100):.2f}",
                 f"{early / MIB:.0f}",
                 f"{max(0, peak - early) / MIB / more_queued:.2f}",
+                f"{samples.cores[name]:.2f}",
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
@@ -245,6 +257,7 @@ async def run_burst(
     """Uploads the burst while sampling, then samples the drain window."""
     stop = asyncio.Event()
     started = time.monotonic()
+    cpu_before = {name: cpu_seconds(pid) for name, pid in samples.pids.items()}
     sampler = asyncio.create_task(
         sample(samples, probe=probe, client=client, group=group, started=started, stop=stop)
     )
@@ -253,6 +266,10 @@ async def run_burst(
     await asyncio.sleep(arguments.drain_seconds)
     stop.set()
     await sampler
+    window = time.monotonic() - started
+    samples.cores = {
+        name: (cpu_seconds(pid) - cpu_before[name]) / window for name, pid in samples.pids.items()
+    }
     return Burst(outcomes, seconds, await count_with_status(client, "COMPLETED"))
 
 
