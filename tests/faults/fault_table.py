@@ -9,6 +9,7 @@ from tests.faults.pipeline_audit import Findings
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_FILE = ROOT / ".local" / "artifacts" / "fault-suite.md"
+MAX_LISTED = 30  # broken guarantees listed per scenario in the file (the test names all)
 HEADER = (
     "fault",
     "calls",
@@ -29,7 +30,7 @@ class Row:
     fault: str
     findings: Findings
     drain_s: float | None
-    problems: int
+    problems: list[str]
     note: str = ""  # what the fault did, e.g. how long a server took to come back
 
     def cells(self) -> tuple[str, ...]:
@@ -46,7 +47,7 @@ class Row:
             str(len(findings.lost)),
             str(len(findings.dead_letters)),
             f"{self.drain_s:.0f} s" if self.drain_s is not None else "did not drain",
-            "ok" if not self.problems else f"{self.problems} problem(s)",
+            "ok" if not self.problems else f"{len(self.problems)} problem(s)",
         )
 
 
@@ -61,5 +62,14 @@ def write_table(rows: list[Row], notes: str) -> Path:
     """Writes the table (after notes on what the columns mean) to TABLE_FILE."""
     TABLE_FILE.parent.mkdir(parents=True, exist_ok=True)
     happened = "".join(f"- {row.fault}: {row.note}\n" for row in rows if row.note)
-    TABLE_FILE.write_text(f"# Fault-injection suite\n\n{notes}\n\n{markdown(rows)}\n{happened}")
+    broken = "".join(
+        f"\n## {row.fault}: broken guarantees\n\n"
+        + "".join(f"- {problem}\n" for problem in row.problems[:MAX_LISTED])
+        + (f"- … {len(row.problems) - MAX_LISTED} more\n" if len(row.problems) > MAX_LISTED else "")
+        for row in rows
+        if row.problems
+    )
+    TABLE_FILE.write_text(
+        f"# Fault-injection suite\n\n{notes}\n\n{markdown(rows)}\n{happened}{broken}"
+    )
     return TABLE_FILE

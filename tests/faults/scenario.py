@@ -164,8 +164,8 @@ async def run_scenario(
         problems.append(f"the fault itself: {fault_error}")
     if drain_s is None:
         problems.append(f"not drained: no call moved for {DRAIN_STALL_S:.0f} s, or past the cap")
-    _record(world, Row(name, findings, drain_s, len(problems), note))
-    if drain_s is not None:
+    _record(world, Row(name, findings, drain_s, problems, note))
+    if not problems:  # what went wrong stays in the database, to be looked at
         await _forget(scenario)
     return problems
 
