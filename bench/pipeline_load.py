@@ -22,8 +22,12 @@ latency (send -> answer) p50/p95/p99/max, the error rate (any answer but 201, or
 completed and failed calls, and the completion throughput: terminal calls, and their
 audio minutes, per minute from the first upload sent to the last call's final
 `updated_at` (the calls' own timestamps: the poll's period does not enter). Also each
-call's upload -> terminal time (p50/p95), and the CPU seconds the transcription
-processes (with their ffmpeg children) spent per minute of audio and per second.
+call's upload -> terminal time (p50/p95), the CPU seconds the transcription processes
+(with their ffmpeg children) spent per minute of audio and per second, and FerretDB's
+CPU seconds per second. Each phase runs on freshly started services with a new, empty
+database: when the phases shared one, each was slower than the one before (15.6, 7.2,
+4.7 calls/min) because FerretDB's work per call grows with the calls it holds, which
+would have hidden what the phase varies.
 
   default      the transcription service as it ships: one process, 2 model workers x 1
                thread, not pinned (it uses both cores). Skipped with --skip-default.
@@ -70,7 +74,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,17 +102,17 @@ from bench.support.processes import (  # noqa: E402
     cpu_seconds,
     load_average,
     pin_to_cpus,
+    stack_servers,
     usable_cpus,
 )
 from bench.support.speech_calls import (  # noqa: E402
-    SpokenCall,
     long_call,
     render_scripts,
     write_batch,
     write_distinct,
 )
-from bench.support.stack import consumer_group, start_isolated  # noqa: E402
-from tests.support.infra import infra_from_environment  # noqa: E402
+from bench.support.stack import consumer_group, data_dir, start_isolated  # noqa: E402
+from tests.support.infra import Infra, infra_from_environment  # noqa: E402
 from tests.support.services import RunningServices, terminate  # noqa: E402
 
 UPLOADED_TOPIC = "calls.uploaded"
@@ -138,6 +143,7 @@ class PhaseResult:
     outcomes: list[UploadOutcome]
     calls: dict[str, dict[str, Any]]
     transcription_cpu_s: float
+    database_cpu_s: float
 
     @property
     def accepted(self) -> list[UploadOutcome]:
@@ -254,19 +260,28 @@ def print_long_call(timing: LongCallTiming) -> None:
 
 async def run_phase(
     client: httpx.AsyncClient,
+    *,
     paths: Sequence[Path],
     label: str,
     transcription_pids: Sequence[int],
+    database_pid: int,
     timeout_s: float,
 ) -> PhaseResult:
     """Uploads every file at once, waits until no call is in progress, reads the calls."""
     print(f"  {label}: {len(paths)} uploads at once; load average {load_average()}", flush=True)
-    cpu_before = sum(cpu_seconds(pid) for pid in transcription_pids)
+    pids = [*transcription_pids, database_pid]
+    cpu_before = {pid: cpu_seconds(pid) for pid in pids}
     outcomes = await upload_all(client, paths, concurrency=len(paths))
     waited = await wait_until_drained(client, timeout_s=timeout_s)
-    cpu_used = sum(cpu_seconds(pid) for pid in transcription_pids) - cpu_before
+    cpu_used = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in pids}
     ids = [outcome.call_id for outcome in outcomes if outcome.call_id]
-    result = PhaseResult(label, outcomes, await fetch_calls(client, ids), cpu_used)
+    result = PhaseResult(
+        label,
+        outcomes,
+        await fetch_calls(client, ids),
+        transcription_cpu_s=sum(cpu_used[pid] for pid in transcription_pids),
+        database_cpu_s=cpu_used[database_pid],
+    )
     print(
         f"    drained {waited:.0f} s after the last answer; load average {load_average()}",
         flush=True,
@@ -306,6 +321,10 @@ def print_table(results: Sequence[PhaseResult]) -> None:
         (
             "transcription cores used (CPU s / s)",
             [f"{r.transcription_cpu_s / r.elapsed_s:.2f}" for r in results],
+        ),
+        (
+            "FerretDB cores used (CPU s / s)",
+            [f"{r.database_cpu_s / r.elapsed_s:.2f}" for r in results],
         ),
     ]
     width = max(len(name) for name, _ in rows)
@@ -349,10 +368,38 @@ async def start_replica(
     return process.pid
 
 
+@asynccontextmanager
+async def fresh_services(
+    infra: Infra, probe: KafkaProbe, pinned_cpus: Sequence[int]
+) -> AsyncIterator[tuple[RunningServices, list[int]]]:
+    """The five services on a new, empty database; with pinned_cpus, the transcription
+    service replaced by one single-core replica pinned to each of them. Yields the services
+    and the transcription processes' pids."""
+    running = await start_isolated(infra, probe, uuid.uuid4().hex[:10])
+    replicas: list[subprocess.Popen[bytes]] = []
+    try:
+        print(f"  services started; logs in {running.log_dir}", flush=True)
+        if not pinned_cpus:
+            yield running, [running.processes["transcription"].pid]
+            return
+        terminate(running.processes["transcription"])
+        for cpu in pinned_cpus:
+            # The first replica takes over the stopped process's gRPC port: analysis and
+            # the gateway read transcripts there.
+            port = None if replicas else running.grpc_ports["transcription"]
+            await start_replica(running, probe, replicas, cpu, grpc_port=port)
+        yield running, [replica.pid for replica in replicas]
+    finally:
+        for replica in replicas:
+            terminate(replica)
+        running.stop()
+
+
 async def main(arguments: argparse.Namespace) -> None:
-    """Runs the phases and prints their figures."""
+    """Runs the phases, each on fresh services, and prints their figures."""
     began = time.perf_counter()
-    if len(usable_cpus()) < 2:
+    cpus = usable_cpus()
+    if len(cpus) < 2:
         raise SystemExit("the scale-out phase needs 2 CPUs; this process may use only one")
     infra = infra_from_environment()
     print(
@@ -360,49 +407,55 @@ async def main(arguments: argparse.Namespace) -> None:
         f"load average {load_average()}",
         flush=True,
     )
+    database_pid = stack_servers(data_dir()).get("ferretdb", 0)
+    connections = max(arguments.calls, 10)
+    results: list[PhaseResult] = []
     with tempfile.TemporaryDirectory(prefix="callscope-load-") as folder:
         work = Path(folder)
         dialogues = render_scripts(work / "dialogues")
         five_minutes = write_distinct(long_call(dialogues, LONG_CALL_S), work / "long.wav", 0)
+
+        async def phase(
+            label: str | None, seed: int, pinned_cpus: Sequence[int], long_call_first: bool
+        ) -> None:
+            """Phase A (long_call_first), then a load phase unless label is None."""
+            async with (
+                fresh_services(infra, probe, pinned_cpus) as (running, pids),
+                api_client(running.gateway_url, running.api_key, connections) as client,
+            ):
+                if long_call_first:
+                    await run_long_call_phase(client, five_minutes)
+                if label is None:
+                    return
+                paths = write_batch(dialogues, work / label, arguments.calls, first_seed=seed)
+                results.append(
+                    await run_phase(
+                        client,
+                        paths=paths,
+                        label=label,
+                        transcription_pids=pids,
+                        database_pid=database_pid,
+                        timeout_s=arguments.timeout,
+                    )
+                )
+                shutil.rmtree(work / label)
+
         async with KafkaProbe(infra.kafka_bootstrap_servers) as probe:
             partitions = await probe.ensure_partitions(UPLOADED_TOPIC, arguments.partitions)
-            running = await start_isolated(infra, probe, uuid.uuid4().hex[:10])
-            replicas: list[subprocess.Popen[bytes]] = []
-            try:
-                print(f"  {UPLOADED_TOPIC}: {partitions} partitions; logs in {running.log_dir}")
-                async with api_client(
-                    running.gateway_url, running.api_key, max(arguments.calls, 10)
-                ) as client:
-                    await load_phases(
-                        arguments=arguments,
-                        running=running,
-                        probe=probe,
-                        replicas=replicas,
-                        client=client,
-                        dialogues=dialogues,
-                        five_minutes=five_minutes,
-                    )
-            finally:
-                for replica in replicas:
-                    terminate(replica)
-                running.stop()
+            print(f"  {UPLOADED_TOPIC}: {partitions} partitions", flush=True)
+            default = None if arguments.skip_default else "default, unpinned"
+            await phase(default, 100_000, (), long_call_first=True)
+            await phase("1 replica, 1 core", 200_000, cpus[:1], long_call_first=False)
+            await phase("2 replicas, 2 cores", 300_000, cpus[:2], long_call_first=False)
+    print_results(results, arguments.calls, statistics.mean(call.seconds for call in dialogues))
     print(
         f"bench run time: {time.perf_counter() - began:.0f} s; "
         f"load average at the end {load_average()}"
     )
 
 
-async def load_phases(
-    *,
-    arguments: argparse.Namespace,
-    running: RunningServices,
-    probe: KafkaProbe,
-    replicas: list[subprocess.Popen[bytes]],
-    client: httpx.AsyncClient,
-    dialogues: Sequence[SpokenCall],
-    five_minutes: Path,
-) -> None:
-    """Phase A, then the load phases, then the table."""
+async def run_long_call_phase(client: httpx.AsyncClient, five_minutes: Path) -> None:
+    """Phase A: the 5-minute call on the idle stack."""
     print(
         f"Phase A: one {LONG_CALL_S:.0f} s call on the idle stack (default transcription); "
         f"load average {load_average()}",
@@ -410,32 +463,12 @@ async def load_phases(
     )
     print_long_call(await run_long_call(client, five_minutes))
 
-    async def phase(label: str, seed: int, pids: Sequence[int]) -> PhaseResult:
-        folder = five_minutes.parent / f"calls-{seed}"
-        paths = write_batch(dialogues, folder, arguments.calls, first_seed=seed)
-        try:
-            return await run_phase(client, paths, label, pids, arguments.timeout)
-        finally:
-            shutil.rmtree(folder)
 
-    results: list[PhaseResult] = []
-    main_transcription = running.processes["transcription"]
-    if not arguments.skip_default:
-        results.append(await phase("default, unpinned", 100_000, [main_transcription.pid]))
-    terminate(main_transcription)
-    # The first replica takes over the stopped process's gRPC port: analysis and the
-    # gateway read transcripts there.
-    cpus = usable_cpus()
-    first = await start_replica(
-        running, probe, replicas, cpus[0], grpc_port=running.grpc_ports["transcription"]
-    )
-    results.append(await phase("1 replica, 1 core", 200_000, [first]))
-    second = await start_replica(running, probe, replicas, cpus[1])
-    results.append(await phase("2 replicas, 2 cores", 300_000, [first, second]))
-
-    audio = statistics.mean(call.seconds for call in dialogues)
+def print_results(results: Sequence[PhaseResult], calls: int, mean_audio_s: float) -> None:
+    """The load phases' table and the ratios."""
     print(
-        f"Load phases: {arguments.calls} spoken calls each ({audio:.1f} s on average), sent at once"
+        f"Load phases: {calls} spoken calls each ({mean_audio_s:.1f} s on average), sent at "
+        "once, each phase on fresh services with an empty database"
     )
     print_table(results)
     one, two = results[-2], results[-1]
@@ -444,11 +477,10 @@ async def load_phases(
         f"calls/min, {two.audio_min_per_min / one.audio_min_per_min:.2f} x audio min/min "
         "(2.0 = perfect)"
     )
-    if not arguments.skip_default:
-        default = results[0]
+    if len(results) == 3:
         print(
             f"  default (1 process, both cores) / 1 replica on 1 core: "
-            f"{default.calls_per_min / one.calls_per_min:.2f} x calls/min"
+            f"{results[0].calls_per_min / one.calls_per_min:.2f} x calls/min"
         )
 
 
