@@ -464,7 +464,7 @@ class CallPage {
 
   drawAnalysis() {
     const analysis = this.analysis;
-    const latest = !this.latestVersion || analysis.version === this.latestVersion;
+    const latest = this.showsLatest();
     clear(this.checks,
       h("h2", {}, "Checks ", h("span", { class: "muted small" },
         `analysis version ${analysis.version}${latest ? "" : " (not the latest)"} · ` +
@@ -478,6 +478,10 @@ class CallPage {
         analysis.flag_reasons.map((reason) => h("li", {}, reason))) : null,
       analysis.results.map((result) => this.checkView(result, latest)),
       conversationView(analysis.conversation));
+  }
+
+  showsLatest() {
+    return !this.latestVersion || this.analysis.version === this.latestVersion;
   }
 
   checkView(result, latest) {
@@ -614,8 +618,11 @@ class CallPage {
       return;
     }
     const analyses = history.analyses;
+    // Redrawn only when the answers shown stop (or start) being the latest: a redraw would
+    // throw away an override form the reviewer has just opened.
+    const showedLatest = this.analysis && this.showsLatest();
     this.latestVersion = analyses.length ? analyses[0].version : null;
-    if (this.analysis) this.drawAnalysis();
+    if (this.analysis && this.showsLatest() !== showedLatest) this.drawAnalysis();
     if (!analyses.length) {
       clear(this.versions, h("h2", {}, "Version history"),
         h("p", { class: "muted empty" }, "No analysis versions yet."));
