@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
+from callscope_common.grpc_wrapping import BehaviourWrapper, rewrapped
 from callscope_common.metrics import GRPC_SERVER_REQUESTS, GRPC_SERVER_SECONDS
 
 
@@ -32,29 +32,10 @@ class GrpcServerMetrics(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # gr
         if handler is None:
             return None
         service, _, method = str(handler_call_details.method).lstrip("/").rpartition("/")
-        record = _Recorder(service or "unknown", method)
-        options = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                record.answer(handler.unary_unary), **options
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                record.answer(handler.stream_unary), **options
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                record.stream(handler.unary_stream), **options
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            record.stream(handler.stream_stream), **options
-        )
+        return rewrapped(handler, _Recorder(service or "unknown", method))
 
 
-class _Recorder:
+class _Recorder(BehaviourWrapper):
     """Wraps one method's behaviour; records each call's code and duration."""
 
     def __init__(self, service: str, method: str) -> None:
@@ -77,10 +58,7 @@ class _Recorder:
         return recorded
 
     def stream(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-        """A behaviour that streams its answers: an async generator, or a coroutine that
-        writes them with `context.write` (gRPC serves both)."""
-        if not inspect.isasyncgenfunction(behaviour):
-            return self.answer(behaviour)
+        """A behaviour that streams its answers as an async generator."""
 
         async def recorded(request: Any, context: Any) -> AsyncIterator[Any]:
             started = time.perf_counter()

@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from callscope_common.grpc_metrics import GrpcServerMetrics
+from callscope_common.grpc_outages import OutagesAsUnavailable
 from callscope_common.grpc_tracing import ServerTracingInterceptor, client_interceptors
 from callscope_common.tracing import tracing_enabled
 
@@ -27,12 +28,14 @@ def create_server(
     """A grpc.aio server bound to host:port with the health service registered.
 
     Every call is counted and timed (GrpcServerMetrics) inside the given interceptors,
-    which see each call first.
+    which see each call first; innermost, a failure caused by an unreachable server is
+    answered UNAVAILABLE (OutagesAsUnavailable), so the metrics and the caller see that.
     """
     # With traces on, each call runs in a span continuing the caller's trace (outermost).
     tracing = [ServerTracingInterceptor()] if tracing_enabled() else []
     server = grpc.aio.server(
-        options=_OPTIONS, interceptors=[*tracing, *interceptors, GrpcServerMetrics()]
+        options=_OPTIONS,
+        interceptors=[*tracing, *interceptors, GrpcServerMetrics(), OutagesAsUnavailable()],
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -12,7 +12,6 @@ every message of an intercepted streaming call through an extra queue.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from google.protobuf import message as protobuf_message
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from callscope_common.grpc_wrapping import BehaviourWrapper, rewrapped
 from callscope_common.tracing import (
     CALL_ID_ATTRIBUTE,
     CAMPAIGN_ID_ATTRIBUTE,
@@ -138,43 +138,10 @@ class ServerTracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         if handler is None or method.startswith(_UNTRACED_PREFIX):
             return handler
         metadata = details.invocation_metadata or ()
-        if handler.unary_unary:
-            wrap, behavior = grpc.unary_unary_rpc_method_handler, handler.unary_unary
-        elif handler.unary_stream:
-            wrap, behavior = grpc.unary_stream_rpc_method_handler, handler.unary_stream
-        elif handler.stream_unary:
-            wrap, behavior = grpc.stream_unary_rpc_method_handler, handler.stream_unary
-        else:
-            wrap, behavior = grpc.stream_stream_rpc_method_handler, handler.stream_stream
-        return wrap(
-            self._traced(behavior, method, metadata),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _traced(self, behavior: Behavior, method: str, metadata: Any) -> Behavior:
-        # grpc.aio serves a streaming answer from an async generator function, or from a
-        # coroutine that writes with context.write: the wrapper keeps the behaviour's shape.
-        if inspect.isasyncgenfunction(behavior):
-
-            async def traced_stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                with self._server_span(method, metadata, context, request):
-                    async for response in behavior(request, context):
-                        yield response
-
-            return traced_stream
-
-        async def traced(request: Any, context: Any) -> Any:
-            with self._server_span(method, metadata, context, request):
-                awaitable: Awaitable[Any] = behavior(request, context)
-                return await awaitable
-
-        return traced
+        return rewrapped(handler, _Traced(self, method, metadata))
 
     @contextlib.contextmanager
-    def _server_span(
-        self, method: str, metadata: Any, context: Any, request: Any
-    ) -> Iterator[None]:
+    def server_span(self, method: str, metadata: Any, context: Any, request: Any) -> Iterator[None]:
         with self._tracer.start_as_current_span(
             method.lstrip("/"),
             context=extract_context(metadata),
@@ -198,3 +165,35 @@ class ServerTracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
                     span.set_attribute("rpc.grpc.status_code", code.value[0])
                     if code in _SERVER_FAULTS:
                         span.set_status(Status(StatusCode.ERROR, code.name))
+
+
+class _Traced(BehaviourWrapper):
+    """Wraps one call's behaviour in its SERVER span."""
+
+    def __init__(self, interceptor: ServerTracingInterceptor, method: str, metadata: Any) -> None:
+        self._interceptor = interceptor
+        self._method = method
+        self._metadata = metadata
+
+    def answer(self, behaviour: Behavior) -> Behavior:
+        """A behaviour that returns one answer, run in the span."""
+
+        async def traced(request: Any, context: Any) -> Any:
+            with self._span(context, request):
+                awaitable: Awaitable[Any] = behaviour(request, context)
+                return await awaitable
+
+        return traced
+
+    def stream(self, behaviour: Behavior) -> Behavior:
+        """A streaming behaviour, every answer sent inside the span."""
+
+        async def traced_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+            with self._span(context, request):
+                async for response in behaviour(request, context):
+                    yield response
+
+        return traced_stream
+
+    def _span(self, context: Any, request: Any) -> contextlib.AbstractContextManager[None]:
+        return self._interceptor.server_span(self._method, self._metadata, context, request)
