@@ -75,6 +75,10 @@ HTTP_STATUS = {
 }
 
 
+# What a 503 for a peer that is restarting or overloaded asks the client to wait.
+SERVICE_UNAVAILABLE_RETRY_S = 5
+
+
 def from_rpc(
     error: grpc.aio.AioRpcError, not_found: str = "not found", *, service: str = "a service"
 ) -> GatewayError:
@@ -93,7 +97,11 @@ def from_rpc(
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return GatewayError("invalid_request", error.details() or "invalid request")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return GatewayError("service_unavailable", f"{service} is unavailable; try again shortly")
+        return GatewayError(
+            "service_unavailable",
+            f"{service} is unavailable; try again shortly",
+            retry_after_s=SERVICE_UNAVAILABLE_RETRY_S,
+        )
     raise error
 
 

@@ -57,6 +57,19 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": str(error.detail)}}, error.status_code)
 
 
+async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
+    # Our own bug: the client gets the API's error shape, never a trace; the server logs it.
+    return JSONResponse(
+        {
+            "error": {
+                "code": "internal_error",
+                "message": "the request failed on our side; it is logged; try again later",
+            }
+        },
+        500,
+    )
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = "; ".join(
@@ -113,6 +126,7 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
     openapi.install(app)
 
     @app.get("/healthz", include_in_schema=False)
