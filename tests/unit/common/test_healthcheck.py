@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -35,7 +36,7 @@ async def server() -> AsyncIterator[tuple[int, health.aio.HealthServicer]]:
         await grpc_server.stop(grace=None)
 
 
-async def _run_cli(*args: str) -> tuple[int, str]:
+async def _run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Runs the console script's module in a child process; its exit status and output."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -44,6 +45,7 @@ async def _run_cli(*args: str) -> tuple[int, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     output, _ = await process.communicate()
     assert process.returncode is not None
@@ -55,6 +57,14 @@ def test_a_bare_port_means_loopback() -> None:
     assert resolve_address("ingest:50052") == "ingest:50052"
     with pytest.raises(ValueError, match="neither a port nor host:port"):
         resolve_address("ingest")
+
+
+def test_a_port_override_replaces_the_port() -> None:
+    assert resolve_address("50052", "6000") == "127.0.0.1:6000"
+    assert resolve_address("ingest:50052", "6000") == "ingest:6000"
+    assert resolve_address("50052", "") == "127.0.0.1:50052"
+    with pytest.raises(ValueError, match="not a port number"):
+        resolve_address("50052", "sixty")
 
 
 async def test_serving_after_mark_serving(server: tuple[int, health.aio.HealthServicer]) -> None:
@@ -109,3 +119,15 @@ async def test_exit_status_and_one_line(server: tuple[int, health.aio.HealthServ
     assert before[0] == 1
     assert before[1].startswith("unhealthy: ") and "\n" not in before[1]
     assert after == (0, f"healthy: 127.0.0.1:{port} ({SERVICE}) is SERVING")
+
+
+async def test_the_port_env_var_is_followed(server: tuple[int, health.aio.HealthServicer]) -> None:
+    port, health_servicer = server
+    await mark_serving(health_servicer)
+
+    # The image's HEALTHCHECK names the default port and the variable that may move it.
+    moved = await _run_cli("1", "--port-env", "PROBE_GRPC_PORT", env={"PROBE_GRPC_PORT": str(port)})
+    unset = await _run_cli(str(port), "--port-env", "PROBE_GRPC_PORT_UNSET")
+
+    assert moved == (0, f"healthy: 127.0.0.1:{port} (server) is SERVING")
+    assert unset[0] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,14 +29,19 @@ class HealthResult:
     message: str
 
 
-def resolve_address(target: str) -> str:
-    """`50052` → `127.0.0.1:50052`; a `host:port` target is kept as it is."""
+def resolve_address(target: str, port_override: str = "") -> str:
+    """`50052` → `127.0.0.1:50052`; `host:port` is kept; a non-empty port_override wins."""
     if target.isdigit():
-        return f"{DEFAULT_HOST}:{target}"
-    _, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"{target!r} is neither a port nor host:port (e.g. 127.0.0.1:50052)")
-    return target
+        host, port = DEFAULT_HOST, target
+    else:
+        host, sep, port = target.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"{target!r} is neither a port nor host:port (e.g. 127.0.0.1:50052)")
+    if port_override:
+        if not port_override.isdigit():
+            raise ValueError(f"the port override {port_override!r} is not a port number")
+        port = port_override
+    return f"{host}:{port}"
 
 
 async def check_health(
@@ -66,9 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("target", help=f"a port (on {DEFAULT_HOST}) or host:port")
     parser.add_argument("--service", default="", help="a service name; default: the server")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds")
+    parser.add_argument(
+        "--port-env",
+        metavar="VAR",
+        default="",
+        help="an environment variable (e.g. INGEST_GRPC_PORT) whose value, when set, is the port",
+    )
     args = parser.parse_args(argv)
     try:
-        address = resolve_address(args.target)
+        address = resolve_address(
+            args.target, os.environ.get(args.port_env, "") if args.port_env else ""
+        )
     except ValueError as error:
         print(f"unhealthy: {error}")
         return 1
