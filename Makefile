@@ -22,6 +22,8 @@ STACK := $(PY) deploy/local/stack.py
 UV_VERSION    := 0.13.8
 # MinIO tags releases RELEASE.<date>, which Go cannot use: pin the pseudo-version of a commit.
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+# kustomize renders deploy/k8s/ (make k8s-render, tests/unit/deploy). v5.8 needs Go 1.27.
+KUSTOMIZE_VERSION := v5.7.1
 # Kafka and log4j versions: deploy/local/kafka/pom.xml. FerretDB: deploy/local/ferretdb/go.mod.
 KAFKA_POM     := deploy/local/kafka/pom.xml
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' $(KAFKA_POM))
@@ -44,11 +46,11 @@ TEST_PROFILE ?= test
 TYPECHECK_DIRS := $(wildcard libs services tests bench)
 
 .PHONY: help setup run test test-faults lint format typecheck proto bench clean distclean \
-        system-packages python-env kafka ferretdb minio FORCE
+        system-packages python-env kafka ferretdb minio kustomize k8s-render FORCE
 
 help: ## list the targets
 	@echo "Callscope — make <target>:"
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) \
 	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
 	@echo "Variables: PYTEST_ARGS='-k foo -x' (make test), MONGODB_URL=mongodb://... (use that database)"
 
@@ -56,7 +58,7 @@ help: ## list the targets
 # setup
 # ---------------------------------------------------------------------------------------------
 
-setup: system-packages python-env kafka ferretdb minio ## install everything (idempotent; seconds when ready)
+setup: system-packages python-env kafka ferretdb minio kustomize ## install everything (idempotent; seconds when ready)
 	@echo "setup: ready (Kafka $(KAFKA_VERSION), FerretDB, MinIO, Python env in .venv)"
 
 system-packages: ## apt-get install the Debian packages that are missing
@@ -112,6 +114,13 @@ $(BIN)/minio: $(STAMP)/minio.version
 	GOBIN=$(BIN) go install github.com/minio/minio@$(MINIO_VERSION)
 	touch $@
 
+kustomize: $(BIN)/kustomize
+
+$(BIN)/kustomize: $(STAMP)/kustomize.version
+	@echo "building kustomize $(KUSTOMIZE_VERSION) with go install (first time: a minute or two)"
+	GOBIN=$(BIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	touch $@
+
 # A pin file is rewritten (and so triggers a rebuild of what depends on it) only when the
 # version it holds changes; `FORCE` makes make look at it on every run.
 define write-pin
@@ -123,6 +132,9 @@ $(STAMP)/uv.version: FORCE
 
 $(STAMP)/minio.version: FORCE
 	$(call write-pin,$(MINIO_VERSION),$@)
+
+$(STAMP)/kustomize.version: FORCE
+	$(call write-pin,$(KUSTOMIZE_VERSION),$@)
 
 FORCE:
 
@@ -141,6 +153,10 @@ test: setup ## run every test tier against freshly started servers (PYTEST_ARGS=
 # out of `make test` (pyproject.toml: -m "not faults"): it takes longer than the CI budget allows.
 test-faults: setup ## the fault-injection suite alone (200 calls per fault; see docs/testing.md)
 	$(VENV)/bin/pytest -m faults tests/faults $(PYTEST_ARGS)
+
+K8S_TARGET ?= overlays/prod
+k8s-render: kustomize ## print deploy/k8s rendered (K8S_TARGET=overlays/dev|prod|gpu, or base)
+	@$(BIN)/kustomize build deploy/k8s/$(K8S_TARGET)
 
 bench: setup ## run every bench/*.py against the test servers
 	@if compgen -G 'bench/*.py' >/dev/null; then \
