@@ -101,8 +101,11 @@ class PeerClients:
             _expect(await call.read(), "ready")
             verdict = asyncio.create_task(call.read())
             async for message in body:
-                if verdict.done():
-                    break  # ingest said stop (or failed): send nothing more
+                # Ingest said stop, refused, or went away: send nothing more. The call's
+                # status, read from the verdict below, says which (a write to an ended
+                # call would raise InvalidStateError, which reads like a client that left).
+                if verdict.done() or call.done():
+                    break
                 await call.write(message)
             await call.done_writing()
             reply = await verdict
