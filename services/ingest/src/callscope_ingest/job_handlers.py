@@ -45,6 +45,7 @@ from callscope_ingest.domain.jobs import (
     item_cancelled_error,
     item_in_flight_error,
     item_taken_error,
+    item_upload_in_flight_error,
     item_uploaded_error,
     job_cancelled_error,
     job_page_size,
@@ -254,7 +255,12 @@ async def begin_item_upload(
         whole_job = now_job is None or now_job.cancelled_at is not None
         raise job_cancelled_error() if whole_job else item_cancelled_error(item.file_name)
     if holder is not None:
-        raise item_taken_error(item.id)
+        # Held by another upload: finished (the call exists), or still under way, in which
+        # case the client may try again (a dead ingest's claim is freed by the sweep).
+        _, now_item = await _scoped_item(jobs, org_id, campaign_id, job_id, item_id)
+        if now_item.state is JobItemState.UPLOADED:
+            raise item_taken_error(now_item)
+        raise item_upload_in_flight_error(now_item.file_name)
     now = dt.datetime.now(dt.UTC)
     try:
         # Cancelled between our first look and the claim: the claim makes it ours to cancel.

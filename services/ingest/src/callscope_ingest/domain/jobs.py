@@ -396,12 +396,22 @@ def job_cancelled_error() -> JobRejectedError:
     )
 
 
-def item_taken_error(item_id: str) -> JobRejectedError:
-    """Why a second upload of the same item is refused."""
+def item_taken_error(item: JobItem) -> JobRejectedError:
+    """Why a second upload of an item whose file already arrived is refused."""
     return JobRejectedError(
         JobRejection.ITEM_ALREADY_UPLOADED,
-        f"the file of item {item_id} is already uploaded or being uploaded; "
+        f"the file {item.file_name} is already uploaded: it is call {item.call_id}; "
         "each file of a job is uploaded once",
+    )
+
+
+def item_upload_in_flight_error(file_name: str) -> JobRejectedError:
+    """Why a send of an item another upload still holds is refused (retriable)."""
+    return JobRejectedError(
+        JobRejection.ITEM_IN_FLIGHT,
+        f"an earlier upload of {file_name} is still under way; try again in a moment (if "
+        "it broke off, the item is freed for a new send once its upload is seen to have "
+        "stopped)",
     )
 
 
