@@ -13,6 +13,8 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+from callscope_sftp.adapters.sftp_server import ServerAddress, connect
+from callscope_sftp.ports import FolderMissingError
 
 from tests.support.sftp_server import CustomerAccount, SftpServer
 
@@ -368,3 +370,21 @@ async def test_a_slow_writer_leaves_a_growing_file(sftp_server: SftpServer) -> N
     assert (inbound / "slow.wav").read_bytes() == data
     # Files asyncssh creates without a mode get 0666 less the server's umask 0002.
     assert _mode(inbound / "slow.wav") == 0o664
+
+
+async def test_a_campaign_folder_under_a_missing_organisation_folder_is_a_clear_error(
+    sftp_server: SftpServer,
+) -> None:
+    address = ServerAddress(
+        host=os.environ["SFTP_SERVER_HOST"],
+        port=int(os.environ["SFTP_SERVER_PORT"]),
+        user=os.environ["SFTP_SERVER_USER"],
+        key_file=os.environ["SFTP_SERVER_KEY_FILE"],
+        host_key=os.environ["SFTP_SERVER_HOST_KEY"],
+    )
+    org = f"org-{uuid.uuid4().hex[:8]}"  # never provisioned
+    async with connect(address) as drop:
+        with pytest.raises(FolderMissingError) as missing:
+            await drop.ensure_folder(f"/{org}/inbound", 0o3770)
+    assert str(missing.value).startswith(f"/{org} does not exist on the SFTP server")
+    assert not sftp_server.org_dir(org).exists()

@@ -40,6 +40,11 @@ class DropFolders(Protocol):
         """Removes a file; no error when it is already gone."""
 
 
+class FolderMissingError(Exception):
+    """A campaign's folder cannot be made: the organisation's folder above it is missing
+    (its SFTP account is not set up on the server yet)."""
+
+
 class UploadRefusedError(Exception):
     """Ingest refused the file for good (bad audio, too large, invalid metadata, ...)."""
 

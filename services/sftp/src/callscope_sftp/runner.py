@@ -6,11 +6,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from callscope_sftp.adapters.sftp_server import SftpConnectionError
 from callscope_sftp.domain.model import CampaignFolder
-from callscope_sftp.ports import Directory, DropFolders, Ingest, SftpStore
+from callscope_sftp.ports import Directory, DropFolders, FolderMissingError, Ingest, SftpStore
 from callscope_sftp.sweeper import CampaignSweep, SweepRules
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class SweepLoop:
     server_label: str
     interval_s: float
     max_parallel: int = 4
+    # Campaigns whose folder cannot be made, already reported (once, not every sweep).
+    _reported_missing: set[str] = field(default_factory=set, init=False, repr=False)
 
     async def run_forever(self) -> None:
         """Sweeps every interval until the task is cancelled."""
@@ -91,11 +93,22 @@ class SweepLoop:
                 await sweep.run()
             except SftpConnectionError:
                 raise
+            except FolderMissingError as missing:
+                if campaign.campaign_id not in self._reported_missing:
+                    self._reported_missing.add(campaign.campaign_id)
+                    logger.warning(
+                        "campaign not swept: %s",
+                        missing,
+                        extra={"campaign_id": campaign.campaign_id, "folder": campaign.path},
+                    )
+                return
             except Exception:
                 logger.exception(
                     "sweeping a campaign folder failed; the next sweep carries on",
                     extra={"campaign_id": campaign.campaign_id, "folder": campaign.path},
                 )
+                return
+            self._reported_missing.discard(campaign.campaign_id)
 
     def _holds(self, campaign_id: str) -> Callable[[], Awaitable[bool]]:
         async def still_held() -> bool:

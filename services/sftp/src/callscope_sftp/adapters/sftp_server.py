@@ -9,6 +9,7 @@ someone in the middle.
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import asyncssh
 
 from callscope_sftp.domain.entries import Entry, EntryType
+from callscope_sftp.ports import FolderMissingError
 
 
 class SftpConnectionError(Exception):
@@ -108,6 +110,12 @@ class AsyncsshDropFolders:
         """Creates the folder with this mode unless it exists."""
         try:
             await self._sftp.mkdir(path)
+        except asyncssh.SFTPNoSuchFile as missing:
+            parent = posixpath.dirname(path.rstrip("/")) or "/"
+            raise FolderMissingError(
+                f"{parent} does not exist on the SFTP server, so {path} cannot be made: "
+                "set up the organisation's SFTP account first"
+            ) from missing
         except asyncssh.SFTPFailure:
             attrs = await self._sftp.lstat(path)
             if not stat.S_ISDIR(attrs.permissions or 0):
