@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from callscope.v1 import common_pb2, events_pb2
+from callscope_common import kafka as kafka_module
 from callscope_common.events import encode, new_header
 from callscope_common.kafka import (
     EventConsumer,
@@ -448,3 +449,41 @@ async def test_a_rebalance_that_gives_the_partitions_back_keeps_their_handlers_r
         ("start", "p0-2"),
         ("end", "p0-2"),
     ]
+
+
+@pytest.mark.parametrize("create_missing_topics", [True, False])
+async def test_topics_are_created_only_where_the_consumer_is_told_to(
+    infra: Infra,
+    producer: AIOKafkaProducer,
+    create_missing_topics: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The local broker auto-creates any topic a client asks about (even a DLQ whose depth
+    # is sampled), so what is checked is whether the consumer asks for its topics.
+    created: list[list[str]] = []
+
+    async def recording_ensure_topics(bootstrap_servers: str, topics: list[str]) -> None:
+        created.append(list(topics))
+
+    monkeypatch.setattr(kafka_module, "ensure_topics", recording_ensure_topics)
+    topic = f"test-topics-{uuid.uuid4().hex[:8]}"
+    handled: list[str] = []
+
+    async def handler(event: events_pb2.CallStatusChanged) -> None:
+        handled.append(event.header.call_id)
+
+    consumer = EventConsumer(
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        group_id=f"group-{uuid.uuid4().hex[:8]}",
+        subscriptions=[Subscription(events_pb2.CallStatusChanged, handler, topic_override=topic)],
+        producer=producer,
+        create_missing_topics=create_missing_topics,
+    )
+    async with consuming(consumer):
+        await send(producer, topic, status_event("first"))
+
+        async def first_handled() -> bool:
+            return handled == ["first"]
+
+        await wait_for(first_handled, timeout_s=60, describe="the event handled")
+    assert created == ([[topic]] if create_missing_topics else [])

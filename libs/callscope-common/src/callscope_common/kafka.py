@@ -71,8 +71,10 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
 async def ensure_topics(bootstrap_servers: str, topics: Sequence[str], partitions: int = 3) -> None:
     """Creates the topics that do not exist yet (each with its DLQ); existing ones are kept.
 
-    In production Strimzi's KafkaTopic resources own partitions and retention;
-    this only spares a fresh local broker a round of "unknown topic" retries.
+    In production Strimzi's KafkaTopic resources own partitions, replication and
+    retention, and KAFKA_CREATE_TOPICS=false turns this off (a service started before
+    them would otherwise create under-replicated topics); locally it spares a fresh
+    broker a round of "unknown topic" retries.
     """
     wanted = {name for topic in topics for name in (topic, topic + DLQ_SUFFIX)}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
@@ -166,6 +168,7 @@ class EventConsumer:
         producer: AIOKafkaProducer,
         retry: RetryPolicy | None = None,
         max_in_flight: int = 1,
+        create_missing_topics: bool = True,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
@@ -174,6 +177,7 @@ class EventConsumer:
         self._producer = producer
         self._retry = retry or RetryPolicy()
         self._max_in_flight = max_in_flight
+        self._create_missing_topics = create_missing_topics
         self._slots = asyncio.Semaphore(max_in_flight)
         self._in_flight = 0
         self._partitions: dict[TopicPartition, _PartitionWork] = {}
@@ -199,7 +203,8 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consumes until cancelled; commits each record after it was handled or dead-lettered."""
-        await ensure_topics(self._bootstrap_servers, list(self._by_topic))
+        if self._create_missing_topics:
+            await ensure_topics(self._bootstrap_servers, list(self._by_topic))
         self._consumer.subscribe(list(self._by_topic), listener=_RebalanceListener(self))
         await self._consumer.start()
         sampling = asyncio.create_task(self._offset_gauges.run(), name="sample consumer lag")

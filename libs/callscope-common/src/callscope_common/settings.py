@@ -17,6 +17,9 @@ class InfraSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field(validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # Consumers create missing topics (3 partitions, 1 replica): right for a local broker;
+    # off where the topics are managed (Strimzi KafkaTopic resources, deploy/k8s).
+    kafka_create_topics: bool = Field(default=True, validation_alias="KAFKA_CREATE_TOPICS")
     mongodb_url: SecretStr = Field(validation_alias="MONGODB_URL")
     mongodb_database: str = Field(default="callscope", validation_alias="MONGODB_DATABASE")
     s3_endpoint_url: str | None = Field(default=None, validation_alias="S3_ENDPOINT_URL")

@@ -77,6 +77,7 @@ async def serve(settings: IngestSettings) -> None:
         stack.push_async_callback(server.stop, 5)
         consumer = EventConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
+            create_missing_topics=settings.kafka_create_topics,
             group_id=settings.consumer_group,
             subscriptions=subscriptions(calls),
             producer=producer,

@@ -137,6 +137,7 @@ async def serve(settings: TranscriptionSettings) -> None:
             await server.start()
             consumer = EventConsumer(
                 bootstrap_servers=settings.kafka_bootstrap_servers,
+                create_missing_topics=settings.kafka_create_topics,
                 group_id=settings.consumer_group,
                 subscriptions=subscriptions(service),
                 producer=producer,
