@@ -14,10 +14,11 @@ from aiokafka import AIOKafkaConsumer
 from callscope.v1 import events_pb2
 from callscope_common.events import EncodedEvent
 from callscope_common.storage import S3ObjectStore
-from callscope_ingest.adapters.mongo import MongoCallStore
+from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStore
 from callscope_ingest.dispatch import RelayRules, relay_unpublished
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.calls import Call, CallResult, UploadSource
+from callscope_ingest.domain.duplicates import Fingerprint
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
     CallNotProcessableError,
@@ -276,6 +277,106 @@ async def test_a_failed_upload_releases_its_fingerprints(
         await upload(audio, command(org_id), broken)
     retried = await upload(audio, command(org_id), ports)
     assert retried.status is CallStatus.PENDING
+
+
+class StallingAudioStore(BrokenAudioStore):
+    """The real object store, except that storing a file hangs until the upload is cancelled
+    (the gateway that was sending it died)."""
+
+    def __init__(self, store: S3ObjectStore) -> None:
+        super().__init__(store)
+        self.storing = asyncio.Event()
+
+    async def upload_file(self, path: Path, key: str, content_type: str) -> None:
+        self.storing.set()
+        await asyncio.sleep(3600)
+
+
+async def test_an_upload_cancelled_mid_registration_leaves_nothing_and_its_retry_goes_in(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    ports: IngestPorts,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "cut.wav", 12.0, seed=5)
+    stalling = StallingAudioStore(object_store)
+    registering = asyncio.create_task(
+        upload(audio, command(org_id), dataclasses.replace(ports, audio=stalling))
+    )
+    await asyncio.wait_for(stalling.storing.wait(), timeout=30)
+    registering.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await registering
+    assert await calls._calls.count_documents({"org_id": org_id}) == 0
+    # The fingerprints were released: the client's retry is a new call, not a duplicate
+    # of one that never existed.
+    retried = await upload(audio, command(org_id), ports)
+    assert retried.status is CallStatus.PENDING
+    assert await keys_under(object_store, org_id) == [retried.audio.key] if retried.audio else []
+
+
+class StallingFingerprintStore(MongoFingerprintStore):
+    """The real fingerprint store, except that the second claim hangs until cancelled."""
+
+    def __init__(self, store: MongoFingerprintStore) -> None:
+        super().__init__(store._fingerprints.database)
+        self.claims = 0
+        self.stalled = asyncio.Event()
+
+    async def claim(self, fingerprint: Fingerprint, call_id: str) -> str | None:
+        self.claims += 1
+        if self.claims == 2:
+            self.stalled.set()
+            await asyncio.sleep(3600)
+        return await super().claim(fingerprint, call_id)
+
+
+async def test_an_upload_cancelled_while_claiming_its_fingerprints_releases_them(
+    calls: MongoCallStore, ports: IngestPorts, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "claiming.wav", 12.0, seed=7)
+    assert isinstance(ports.fingerprints, MongoFingerprintStore)
+    stalling = StallingFingerprintStore(ports.fingerprints)
+    registering = asyncio.create_task(
+        upload(audio, command(org_id), dataclasses.replace(ports, fingerprints=stalling))
+    )
+    await asyncio.wait_for(stalling.stalled.wait(), timeout=30)
+    registering.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await registering
+    retried = await upload(audio, command(org_id), ports)
+    assert retried.status is CallStatus.PENDING
+    assert await calls._calls.count_documents({"org_id": org_id}) == 1
+
+
+class AnswerLostCallStore(MongoCallStore):
+    """The real call store, except that the upload is cancelled just after its call
+    document was written (the write went through; its answer never arrived)."""
+
+    async def insert(self, call: Call) -> None:
+        await super().insert(call)
+        raise asyncio.CancelledError
+
+
+async def test_an_upload_cancelled_after_its_call_was_stored_keeps_the_call(
+    calls: MongoCallStore,
+    object_store: S3ObjectStore,
+    ports: IngestPorts,
+    tmp_path: Path,
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "kept.wav", 12.0, seed=6)
+    lossy = dataclasses.replace(ports, calls=AnswerLostCallStore(calls._calls.database))
+    with pytest.raises(asyncio.CancelledError):
+        await upload(audio, command(org_id), lossy)
+    [stored] = await calls._calls.find({"org_id": org_id}).to_list()
+    assert stored["status"] == "PENDING"
+    assert await keys_under(object_store, org_id) == [stored["audio"]["key"]]
+    # Its fingerprints stay with it: the retry is its duplicate, naming a call that exists.
+    retried = await upload(audio, command(org_id), ports)
+    assert retried.status is CallStatus.DUPLICATE and retried.duplicate_of == stored["_id"]
 
 
 async def test_a_held_call_waits_until_processed_and_is_queued_once(

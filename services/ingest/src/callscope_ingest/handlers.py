@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -180,12 +181,6 @@ async def register_call(
     # down) must not leave them claimed for a call that is never stored, which would make
     # the client's retry a duplicate of nothing.
     auto_processing = await ports.campaigns.auto_processing(command.org_id, command.campaign_id)
-    duplicate = await _claim_fingerprints(
-        fingerprints(command.campaign_id, file_name, metadata, spooled.sha256),
-        call_id,
-        metadata,
-        ports.fingerprints,
-    )
     call = Call(
         id=call_id,
         org_id=command.org_id,
@@ -205,18 +200,6 @@ async def register_call(
         agent=agent,
         source_ref=command.source_ref,
     )
-    if duplicate is not None:
-        original, reason = duplicate
-        call = dataclasses.replace(
-            call,
-            status=CallStatus.DUPLICATE,
-            duplicate_of=original,
-            duplicate_reason=reason,
-            status_history=((CallStatus.DUPLICATE, now),),
-        )
-        await ports.calls.insert(call)
-        logger.info("duplicate call recorded", extra={"call_id": call.id, "original": original})
-        return call
     audio = StoredAudio(
         bucket=ports.audio.bucket,
         key=audio_key(command.org_id, command.campaign_id, call_id, accepted.extension),
@@ -224,22 +207,39 @@ async def register_call(
         sha256=spooled.sha256,
         content_type=accepted.content_type,
     )
-    call = dataclasses.replace(
-        call,
-        audio=audio,
-        queued_at=now if auto_processing else None,
-        hand_over=hand_over_of(_call_uploaded(call, audio), now) if auto_processing else None,
-    )
-    stored_object = False
     try:
+        duplicate = await _claim_fingerprints(
+            fingerprints(command.campaign_id, file_name, metadata, spooled.sha256),
+            call_id,
+            metadata,
+            ports.fingerprints,
+        )
+        if duplicate is not None:
+            original, reason = duplicate
+            call = dataclasses.replace(
+                call,
+                status=CallStatus.DUPLICATE,
+                duplicate_of=original,
+                duplicate_reason=reason,
+                status_history=((CallStatus.DUPLICATE, now),),
+            )
+            await ports.calls.insert(call)
+            logger.info("duplicate call recorded", extra={"call_id": call.id, "original": original})
+            return call
+        call = dataclasses.replace(
+            call,
+            audio=audio,
+            queued_at=now if auto_processing else None,
+            hand_over=hand_over_of(_call_uploaded(call, audio), now) if auto_processing else None,
+        )
         await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
-        stored_object = True
         await ports.calls.insert(call)
     except BaseException:
-        # Undo in reverse order so no half-registered call survives.
-        if stored_object:
-            await ports.audio.delete(audio.key)
-        await ports.fingerprints.release(call.id)
+        # A failure, or the client going away (cancellation), anywhere from the first
+        # fingerprint claim on: undo what was not stored, shielded so a second
+        # cancellation cannot cut the undo short and leave the fingerprints claimed by a
+        # call that never exists (the client's retry would be a duplicate of nothing).
+        await asyncio.shield(_forget_unstored(call, audio.key, ports))
         raise
     if call.hand_over is not None:
         await send_hand_over(
@@ -276,6 +276,16 @@ async def process_call(org_id: str, call_id: str, ports: IngestPorts) -> Call:
     refreshed = await ports.calls.get(org_id, call_id)
     assert refreshed is not None
     return refreshed
+
+
+async def _forget_unstored(call: Call, key: str, ports: IngestPorts) -> None:
+    """Removes the audio object and the fingerprints of a registration that broke off,
+    unless its call document was stored after all (the write went through, only its
+    answer was lost): then the call stands and the relay sends its hand-over."""
+    if await ports.calls.get(call.org_id, call.id) is not None:
+        return
+    await ports.audio.delete(key)
+    await ports.fingerprints.release(call.id)
 
 
 async def _claim_fingerprints(
