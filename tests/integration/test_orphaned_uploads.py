@@ -110,3 +110,28 @@ async def test_a_send_of_an_item_whose_file_arrived_names_its_call(jobs: MongoJo
         )
     assert taken.value.code is JobRejection.ITEM_ALREADY_UPLOADED
     assert "call-kept" in taken.value.message
+
+
+async def test_a_claim_left_on_an_item_already_back_to_waiting_is_freed(
+    jobs: MongoJobStore,
+) -> None:
+    job = Job(uuid.uuid4().hex, "org-1", "c1", UploadSource.BULK, CallMetadata(), STARTED)
+    item = JobItem(uuid.uuid4().hex, job.id, 0, "call0.wav", CallMetadata())
+    await jobs.create(job, [item])
+    # An ingest put the item back to WAITING and died before freeing its claim.
+    assert await jobs.claim_item(job.id, item.id, ItemClaim.UPLOAD) is None
+    await jobs.reset_upload(item.id, STARTED)
+
+    with pytest.raises(JobRejectedError) as held:
+        await begin_item_upload(
+            jobs, org_id="org-1", campaign_id="c1", job_id=job.id, item_id=item.id, declared_size=0
+        )
+    assert held.value.code is JobRejection.ITEM_IN_FLIGHT
+
+    # Claims are stamped with the real time: a young one is left alone (an upload may be
+    # about to start), an old one is freed.
+    now = dt.datetime.now(dt.UTC)
+    assert item.id not in await jobs.stray_upload_claims(now - dt.timedelta(seconds=60), 200)
+    later = now + dt.timedelta(seconds=STALE_AFTER_S + 1)
+    assert await recover_orphaned_uploads(jobs, STALE_AFTER_S, later) >= 1
+    assert await jobs.claim_item(job.id, item.id, ItemClaim.UPLOAD) is None  # free again

@@ -130,6 +130,9 @@ class InMemoryJobStore:
     async def call_of_item(self, job_id: str, item_id: str) -> tuple[str, int] | None:
         return None  # the database-backed store looks into calls: tests/integration
 
+    async def stray_upload_claims(self, claimed_before: dt.datetime, limit: int) -> list[str]:
+        return []  # claims carry no time here: tests/integration
+
     async def cancel_item(self, item_id: str, at: dt.datetime) -> None:
         self.claims[item_id] = ItemClaim.CANCEL
         self._set(item_id, state=S.CANCELLED)

@@ -378,10 +378,16 @@ async def recover_orphaned_uploads(jobs: JobStore, stale_after_s: float, now: dt
     UPLOADING long after that lost its ingest mid-file (a crash, a kill). If that ingest
     had already stored the call, the item is UPLOADED with it; otherwise it is WAITING
     again and its claim is freed, so the client can send the file again instead of
-    being told `item_in_flight` for ever.
+    being told `item_in_flight` for ever. A claim left on an item already back to
+    WAITING or REJECTED (its ingest died between the two writes) is freed too.
     """
     settled = 0
-    for item in await jobs.stale_uploads(now - dt.timedelta(seconds=stale_after_s), 200):
+    stale_before = now - dt.timedelta(seconds=stale_after_s)
+    for item_id in await jobs.stray_upload_claims(stale_before, 200):
+        await jobs.release_item(item_id)
+        settled += 1
+        logger.warning("stray job item claim freed", extra={"item_id": item_id})
+    for item in await jobs.stale_uploads(stale_before, 200):
         call = await jobs.call_of_item(item.job_id, item.id)
         if call is not None:
             call_id, size_bytes = call

@@ -233,6 +233,10 @@ class JobStore(Protocol):
     async def call_of_item(self, job_id: str, item_id: str) -> tuple[str, int] | None:
         """The id and audio size of the call made from the item's file, if one was stored."""
 
+    async def stray_upload_claims(self, claimed_before: dt.datetime, limit: int) -> list[str]:
+        """Items WAITING or REJECTED whose upload claim, taken before the time, was never
+        freed (their ingest died between settling the item and freeing it)."""
+
     async def cancel_item(self, item_id: str, at: dt.datetime) -> None:
         """The item → CANCELLED (its claim is the cancellation's)."""
 

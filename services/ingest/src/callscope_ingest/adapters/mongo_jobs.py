@@ -230,6 +230,22 @@ class MongoJobStore:
         )
         return [_item_from(document) async for document in cursor]
 
+    async def stray_upload_claims(self, claimed_before: dt.datetime, limit: int) -> list[str]:
+        """Items WAITING or REJECTED whose upload claim, taken before the time, is still held."""
+        claims = await self._claims.find(
+            {"claim": ItemClaim.UPLOAD.value, "at": {"$lt": claimed_before}},
+            projection={"_id": 1},
+            limit=limit,
+        ).to_list()
+        if not claims:
+            return []
+        settled_back = [JobItemState.WAITING.value, JobItemState.REJECTED.value]
+        items = await self._items.find(
+            {"_id": {"$in": [claim["_id"] for claim in claims]}, "state": {"$in": settled_back}},
+            projection={"_id": 1},
+        ).to_list()
+        return [str(item["_id"]) for item in items]
+
     async def call_of_item(self, job_id: str, item_id: str) -> tuple[str, int] | None:
         """The id and audio size of the call made from the item's file, if one was stored."""
         document = await self._calls.find_one(

@@ -107,7 +107,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(idle))
             except UploadRejectedError as rejection:
                 if item is not None:
-                    await item.rejected(rejection)
+                    await asyncio.shield(item.rejected(rejection))
                     settled = True
                 if not receiving.finished:
                     # The client is still sending: ask it to stop, let it half-close, then
@@ -117,13 +117,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                         pass
                 await _abort_rejected(context, rejection)
             if item is not None:
-                await item.uploaded(call)
+                await asyncio.shield(item.uploaded(call))
                 settled = True
             yield _accepted(call)
         finally:
             if item is not None and not settled:
                 # The client went away (or a store failed) before the file was complete.
-                await item.abandoned()
+                # Shielded like every settling of the item: a second cancellation while
+                # the client's RPC is torn down must not stop it half-way (WAITING with
+                # the claim still held would refuse every retry of the file).
+                await asyncio.shield(item.abandoned())
 
     async def _opened(
         self, messages: AsyncIterator[ingest_pb2.UploadCallRequest], context: _UploadContext
@@ -155,7 +158,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             check_declared_size(header.declared_size_bytes, self._limits)
         except UploadRejectedError as rejection:
             if item is not None:
-                await item.rejected(rejection)
+                await asyncio.shield(item.rejected(rejection))
             await _abort_rejected(context, rejection)
         return header, item, None
 
