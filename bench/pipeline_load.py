@@ -36,6 +36,12 @@ would have hidden what the phase varies.
   2 replicas   the same plus a second such process pinned to the other core, in the same
                consumer group: the scale-out the issue asks to show.
 
+With --backlog the pinned phases measure the stage alone: every upload is answered (the
+calls wait in `calls.uploaded`) before the replicas start, and the throughput counts from
+their start. Without it, on a 2-core machine the uploads, FerretDB and the other services
+take as much CPU as the transcription stage, so a second replica has no core to itself and
+the end-to-end ratio shows the machine, not the stage.
+
 The scale-out line is the ratio of the last two throughputs; 2.0 would be perfect.
 Everything else (gateway, ingest, analysis, Kafka, FerretDB, MinIO, this client) runs
 unpinned on the same cores and competes with the replicas, most with 2 replicas, so expect
@@ -56,6 +62,7 @@ default 600 requests/min would refuse the polling, not measure the pipeline).
 Run (starts and stops its own Kafka, FerretDB and MinIO):
   .venv/bin/python deploy/local/stack.py exec --profile test5 -- \\
       .venv/bin/python bench/pipeline_load.py [--calls N] [--partitions P] [--skip-default]
+      [--backlog]
 `make bench` runs it with the defaults. The load average is printed at the start and the
 end of every phase: on a machine shared with other work the figures, and the ratio most,
 are lower than on a quiet one. Service logs: `$CALLSCOPE_DATA_DIR/logs/bench-<run id>/`.
@@ -74,7 +81,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +151,8 @@ class PhaseResult:
     calls: dict[str, dict[str, Any]]
     transcription_cpu_s: float
     database_cpu_s: float
+    # Backlog phases: when the transcription replicas joined, the uploads already queued.
+    stage_started_at: float | None = None
 
     @property
     def accepted(self) -> list[UploadOutcome]:
@@ -179,8 +188,9 @@ class PhaseResult:
 
     @property
     def elapsed_s(self) -> float:
-        """From the first upload sent to the last call's final update."""
-        first = min(outcome.sent_at for outcome in self.outcomes)
+        """From the first upload sent (a backlog phase: from the replicas joining) to the
+        last call's final update."""
+        first = self.stage_started_at or min(outcome.sent_at for outcome in self.outcomes)
         return max(epoch_seconds(call["updated_at"]) for call in self.terminal) - first
 
     @property
@@ -266,12 +276,27 @@ async def run_phase(
     transcription_pids: Sequence[int],
     database_pid: int,
     timeout_s: float,
+    start_stage: Callable[[], Awaitable[list[int]]] | None = None,
 ) -> PhaseResult:
-    """Uploads every file at once, waits until no call is in progress, reads the calls."""
+    """Uploads every file at once, waits until no call is in progress, reads the calls.
+
+    With start_stage (a backlog phase), the transcription replicas are started by it once
+    every upload was answered, and the throughput counts from then.
+    """
     print(f"  {label}: {len(paths)} uploads at once; load average {load_average()}", flush=True)
-    pids = [*transcription_pids, database_pid]
-    cpu_before = {pid: cpu_seconds(pid) for pid in pids}
-    outcomes = await upload_all(client, paths, concurrency=len(paths))
+    stage_started_at: float | None = None
+    if start_stage is None:
+        pids = [*transcription_pids, database_pid]
+        cpu_before = {pid: cpu_seconds(pid) for pid in pids}
+        outcomes = await upload_all(client, paths, concurrency=len(paths))
+    else:
+        # Backlog: every call queued in Kafka first, then the stage's replicas start.
+        outcomes = await upload_all(client, paths, concurrency=len(paths))
+        transcription_pids = await start_stage()
+        stage_started_at = time.time()
+        print(f"    {len(outcomes)} uploads queued; replicas started", flush=True)
+        pids = [*transcription_pids, database_pid]
+        cpu_before = {pid: cpu_seconds(pid) for pid in pids}
     waited = await wait_until_drained(client, timeout_s=timeout_s)
     cpu_used = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in pids}
     ids = [outcome.call_id for outcome in outcomes if outcome.call_id]
@@ -281,6 +306,7 @@ async def run_phase(
         await fetch_calls(client, ids),
         transcription_cpu_s=sum(cpu_used[pid] for pid in transcription_pids),
         database_cpu_s=cpu_used[database_pid],
+        stage_started_at=stage_started_at,
     )
     print(
         f"    drained {waited:.0f} s after the last answer; load average {load_average()}",
@@ -371,24 +397,29 @@ async def start_replica(
 @asynccontextmanager
 async def fresh_services(
     infra: Infra, probe: KafkaProbe, pinned_cpus: Sequence[int]
-) -> AsyncIterator[tuple[RunningServices, list[int]]]:
+) -> AsyncIterator[tuple[RunningServices, Callable[[], Awaitable[list[int]]]]]:
     """The five services on a new, empty database; with pinned_cpus, the transcription
-    service replaced by one single-core replica pinned to each of them. Yields the services
-    and the transcription processes' pids."""
+    service is stopped, and the function yielded beside the services starts one single-core
+    replica pinned to each of them. That function returns the transcription processes' pids
+    (the default process's without pinned_cpus)."""
     running = await start_isolated(infra, probe, uuid.uuid4().hex[:10])
     replicas: list[subprocess.Popen[bytes]] = []
-    try:
-        print(f"  services started; logs in {running.log_dir}", flush=True)
+
+    async def start_replicas() -> list[int]:
         if not pinned_cpus:
-            yield running, [running.processes["transcription"].pid]
-            return
-        terminate(running.processes["transcription"])
+            return [running.processes["transcription"].pid]
         for cpu in pinned_cpus:
             # The first replica takes over the stopped process's gRPC port: analysis and
             # the gateway read transcripts there.
             port = None if replicas else running.grpc_ports["transcription"]
             await start_replica(running, probe, replicas, cpu, grpc_port=port)
-        yield running, [replica.pid for replica in replicas]
+        return [replica.pid for replica in replicas]
+
+    try:
+        print(f"  services started; logs in {running.log_dir}", flush=True)
+        if pinned_cpus:
+            terminate(running.processes["transcription"])
+        yield running, start_replicas
     finally:
         for replica in replicas:
             terminate(replica)
@@ -420,9 +451,11 @@ async def main(arguments: argparse.Namespace) -> None:
         ) -> None:
             """Phase A (long_call_first), then a load phase unless label is None."""
             async with (
-                fresh_services(infra, probe, pinned_cpus) as (running, pids),
+                fresh_services(infra, probe, pinned_cpus) as (running, start_replicas),
                 api_client(running.gateway_url, running.api_key, connections) as client,
             ):
+                backlog = arguments.backlog and bool(pinned_cpus)
+                pids = [] if backlog else await start_replicas()
                 if long_call_first:
                     await run_long_call_phase(client, five_minutes)
                 if label is None:
@@ -436,6 +469,7 @@ async def main(arguments: argparse.Namespace) -> None:
                         transcription_pids=pids,
                         database_pid=database_pid,
                         timeout_s=arguments.timeout,
+                        start_stage=start_replicas if backlog else None,
                     )
                 )
                 shutil.rmtree(work / label)
@@ -447,7 +481,12 @@ async def main(arguments: argparse.Namespace) -> None:
             await phase(default, 100_000, (), long_call_first=True)
             await phase("1 replica, 1 core", 200_000, cpus[:1], long_call_first=False)
             await phase("2 replicas, 2 cores", 300_000, cpus[:2], long_call_first=False)
-    print_results(results, arguments.calls, statistics.mean(call.seconds for call in dialogues))
+    print_results(
+        results,
+        arguments.calls,
+        statistics.mean(call.seconds for call in dialogues),
+        backlog=arguments.backlog,
+    )
     print(
         f"bench run time: {time.perf_counter() - began:.0f} s; "
         f"load average at the end {load_average()}"
@@ -464,11 +503,14 @@ async def run_long_call_phase(client: httpx.AsyncClient, five_minutes: Path) -> 
     print_long_call(await run_long_call(client, five_minutes))
 
 
-def print_results(results: Sequence[PhaseResult], calls: int, mean_audio_s: float) -> None:
+def print_results(
+    results: Sequence[PhaseResult], calls: int, mean_audio_s: float, *, backlog: bool = False
+) -> None:
     """The load phases' table and the ratios."""
     print(
         f"Load phases: {calls} spoken calls each ({mean_audio_s:.1f} s on average), sent at "
         "once, each phase on fresh services with an empty database"
+        + ("; pinned phases as a backlog (throughput from the replicas' start)" if backlog else "")
     )
     print_table(results)
     one, two = results[-2], results[-1]
@@ -496,6 +538,12 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--timeout", type=float, default=3600, help="longest wait for a phase to drain (s)"
+    )
+    parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help="pinned phases: queue every upload first, then start the replicas, and count "
+        "the throughput from then (the stage alone, without the uploads competing for CPU)",
     )
     return parser.parse_args()
 
