@@ -18,10 +18,11 @@ from callscope_ingest.adapters.mongo import MongoCallStore, MongoFingerprintStor
 from callscope_ingest.dispatch import RelayRules, relay_unpublished
 from callscope_ingest.domain.audio_rules import AudioLimits
 from callscope_ingest.domain.calls import Call, CallResult, UploadSource
-from callscope_ingest.domain.duplicates import Fingerprint
+from callscope_ingest.domain.duplicates import UNFINISHED_CLAIM_S, Fingerprint
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
     CallNotProcessableError,
+    RegistrationPendingError,
     RejectionCode,
     UploadRejectedError,
 )
@@ -349,6 +350,39 @@ async def test_an_upload_cancelled_while_claiming_its_fingerprints_releases_them
     retried = await upload(audio, command(org_id), ports)
     assert retried.status is CallStatus.PENDING
     assert await calls._calls.count_documents({"org_id": org_id}) == 1
+
+
+async def test_a_fingerprint_claimed_by_a_call_never_stored_is_taken_over_once_old(
+    calls: MongoCallStore, ports: IngestPorts, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4().hex
+    audio = render_noise(tmp_path / "orphaned.wav", 12.0, seed=8)
+    request = command(org_id)
+    # An ingest killed between claiming the file's fingerprints and writing its call.
+    dead_call = uuid.uuid4().hex
+    stored = await upload(audio, request, ports)  # to learn the file's fingerprints
+    keys = await ports.fingerprints.held_by(stored.id)
+    await calls._calls.delete_one({"_id": stored.id})
+    await ports.fingerprints.release(stored.id)
+    collection = calls._calls.database["call_fingerprints"]
+    now = dt.datetime.now(dt.UTC)
+    await collection.insert_many(
+        [{"_id": key, "call_id": dead_call, "rule": "content", "created_at": now} for key in keys]
+    )
+
+    # A young claim may be a registration still running: send again shortly.
+    with pytest.raises(RegistrationPendingError):
+        await upload(audio, request, ports)
+    assert await calls._calls.count_documents({"org_id": org_id}) == 0
+
+    # Older than any live registration: taken over, the file is a call of its own.
+    await collection.update_many(
+        {"call_id": dead_call},
+        {"$set": {"created_at": now - dt.timedelta(seconds=UNFINISHED_CLAIM_S + 1)}},
+    )
+    retried = await upload(audio, request, ports)
+    assert retried.status is CallStatus.PENDING
+    assert await ports.fingerprints.held_by(retried.id) == keys
 
 
 class AnswerLostCallStore(MongoCallStore):

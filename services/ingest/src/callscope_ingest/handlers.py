@@ -30,6 +30,7 @@ from callscope_ingest.domain.calls import (
     audio_key,
 )
 from callscope_ingest.domain.duplicates import (
+    UNFINISHED_CLAIM_S,
     Fingerprint,
     counts_as_duplicate,
     duplicate_reason,
@@ -38,6 +39,7 @@ from callscope_ingest.domain.duplicates import (
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
     CallNotProcessableError,
+    RegistrationPendingError,
     RejectionCode,
     UploadRejectedError,
 )
@@ -57,6 +59,9 @@ from callscope_ingest.ports import (
 )
 
 logger = logging.getLogger(__name__)
+# How long an upload whose fingerprint is claimed by a call not stored yet waits for it.
+HOLDER_WAIT_S = 3.0
+HOLDER_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -208,11 +213,13 @@ async def register_call(
         content_type=accepted.content_type,
     )
     try:
+        # The audio first: from the fingerprint claims to the call's write there are then
+        # only a few database writes, which bounds how long a claim may wait for its call.
+        await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
         duplicate = await _claim_fingerprints(
             fingerprints(command.campaign_id, file_name, metadata, spooled.sha256),
-            call_id,
-            metadata,
-            ports.fingerprints,
+            call,
+            ports,
         )
         if duplicate is not None:
             original, reason = duplicate
@@ -224,6 +231,7 @@ async def register_call(
                 status_history=((CallStatus.DUPLICATE, now),),
             )
             await ports.calls.insert(call)
+            await ports.audio.delete(audio.key)  # a duplicate keeps no audio of its own
             logger.info("duplicate call recorded", extra={"call_id": call.id, "original": original})
             return call
         call = dataclasses.replace(
@@ -232,7 +240,6 @@ async def register_call(
             queued_at=now if auto_processing else None,
             hand_over=hand_over_of(_call_uploaded(call, audio), now) if auto_processing else None,
         )
-        await ports.audio.upload_file(spooled.path, audio.key, audio.content_type)
         await ports.calls.insert(call)
     except BaseException:
         # A failure, or the client going away (cancellation), anywhere from the first
@@ -289,21 +296,48 @@ async def _forget_unstored(call: Call, key: str, ports: IngestPorts) -> None:
 
 
 async def _claim_fingerprints(
-    candidates: tuple[Fingerprint, ...],
-    call_id: str,
-    metadata: CallMetadata,
-    store: FingerprintStore,
+    candidates: tuple[Fingerprint, ...], call: Call, ports: IngestPorts
 ) -> tuple[str, str] | None:
     """Claims the call's fingerprints; (original id, reason) if one makes it a duplicate.
 
-    A duplicate keeps no fingerprint, so the original stays the one that matches.
+    A duplicate keeps no fingerprint, so the original stays the one that matches. A claim
+    whose call was never stored belongs to a registration that died between the two (its
+    ingest was killed): once older than UNFINISHED_CLAIM_S it is taken over, before that
+    the upload is answered RegistrationPendingError (send it again shortly).
     """
+    store = ports.fingerprints
     for fingerprint in candidates:
-        holder = await store.claim(fingerprint, call_id)
-        if holder is not None and counts_as_duplicate(fingerprint.rule, metadata):
-            await store.release(call_id)
+        holder = await store.claim(fingerprint, call.id)
+        if holder is None:
+            continue
+        if not await _stored_soon(ports.calls, call.org_id, holder):
+            claimed_before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=UNFINISHED_CLAIM_S)
+            if await store.take_over(fingerprint, holder, call.id, claimed_before):
+                logger.warning(
+                    "fingerprint of a call never stored taken over",
+                    extra={"call_id": call.id, "original": holder},
+                )
+                continue
+            raise RegistrationPendingError(
+                "the same recording is being registered by another upload right now; "
+                "send it again in a few seconds"
+            )
+        if counts_as_duplicate(fingerprint.rule, call.metadata):
+            await store.release(call.id)
             return holder, duplicate_reason(fingerprint, holder)
     return None
+
+
+async def _stored_soon(calls: CallStore, org_id: str, call_id: str) -> bool:
+    """Whether the call is stored, or is within HOLDER_WAIT_S: a live registration writes
+    its call a few database writes after claiming its fingerprints."""
+    waited = 0.0
+    while await calls.get(org_id, call_id) is None:
+        if waited >= HOLDER_WAIT_S:
+            return False
+        await asyncio.sleep(HOLDER_POLL_S)
+        waited += HOLDER_POLL_S
+    return True
 
 
 async def get_call(org_id: str, call_id: str, calls: CallStore) -> Call | None:

@@ -115,6 +115,12 @@ class FingerprintStore(Protocol):
     async def claim(self, fingerprint: Fingerprint, call_id: str) -> str | None:
         """Claims the fingerprint for call_id; the id of the call holding it, if taken."""
 
+    async def take_over(
+        self, fingerprint: Fingerprint, holder: str, call_id: str, claimed_before: dt.datetime
+    ) -> bool:
+        """Moves the fingerprint from holder to call_id if holder claimed it before the time;
+        whether call_id holds it now."""
+
     async def release(self, call_id: str) -> None:
         """Frees every fingerprint a call holds."""
 

@@ -491,6 +491,16 @@ class MongoFingerprintStore:
             return None
         raise RuntimeError(f"fingerprint {fingerprint.key!r} keeps changing hands")
 
+    async def take_over(
+        self, fingerprint: Fingerprint, holder: str, call_id: str, claimed_before: dt.datetime
+    ) -> bool:
+        """Deletes holder's claim if it is older than the time, then claims it: of two
+        takers, the unique `_id` lets one in."""
+        await self._fingerprints.delete_one(
+            {"_id": fingerprint.key, "call_id": holder, "created_at": {"$lt": claimed_before}}
+        )
+        return await self.claim(fingerprint, call_id) is None
+
     async def release(self, call_id: str) -> None:
         """Frees every fingerprint a call holds."""
         await self._fingerprints.delete_many({"call_id": call_id})

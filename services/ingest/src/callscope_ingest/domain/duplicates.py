@@ -22,6 +22,12 @@ class DuplicateRule(StrEnum):
     CONTENT = "content"
 
 
+# A claim whose call has not been stored this long after it was taken belongs to a
+# registration that died: from the claims to the call's write are a few database writes
+# (the audio is stored before the claims), so 30 s is many times the longest of them.
+UNFINISHED_CLAIM_S = 30.0
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """One rule's identity of a call within its campaign."""

@@ -29,6 +29,11 @@ class UploadRejectedError(Exception):
         self.message = message
 
 
+class RegistrationPendingError(Exception):
+    """The same file is being registered as another call right now (or that registration
+    died a moment ago): the upload may be sent again in a few seconds."""
+
+
 class CallNotFoundError(Exception):
     """No call with this id in the caller's organisation."""
 

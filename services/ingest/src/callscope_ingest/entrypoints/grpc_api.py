@@ -19,6 +19,7 @@ from callscope_ingest.domain.calls import Call, UploadSource, registered_status
 from callscope_ingest.domain.errors import (
     CallNotFoundError,
     CallNotProcessableError,
+    RegistrationPendingError,
     RejectionCode,
     UploadRejectedError,
 )
@@ -105,6 +106,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                 # The sender went quiet mid-file: its spooled part is gone (the spool's
                 # block has exited) and a job item is freed by `abandoned` below.
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(idle))
+            except RegistrationPendingError as pending:
+                # The whole file arrived; nothing of it is kept, and a job item goes back to
+                # WAITING (below): the client sends it again, as after any 503.
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(pending))
             except UploadRejectedError as rejection:
                 if item is not None:
                     await asyncio.shield(item.rejected(rejection))
