@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import grp
 import hashlib
 import os
@@ -348,11 +349,25 @@ def remove_customer(layout: Layout, user: str) -> None:
     (layout.keys / user).unlink(missing_ok=True)
 
 
+RMTREE_ATTEMPTS = 5
+
+
 def remove_org(layout: Layout, org_folder: str) -> None:
     """Deletes an organisation's folder (with its files) and its group."""
     folder = layout.org_dir(org_folder)
-    if folder.exists():
-        shutil.rmtree(folder)
+    # The sftp service may still be sweeping the folder (creating its work folders, moving
+    # a file) while it is removed: a folder that gains an entry mid-removal is tried again.
+    for attempt in range(RMTREE_ATTEMPTS):
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            break
+        except OSError as busy:
+            if busy.errno != errno.ENOTEMPTY or attempt == RMTREE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2)
+        else:
+            break
     group = org_group(org_folder)
     if _group(group) is not None:
         # 8: still the primary group of an account (another server's, with the same folder).
