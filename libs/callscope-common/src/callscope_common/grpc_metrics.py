@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 
-from callscope_common.grpc_wrapping import BehaviourWrapper, rewrapped
+from callscope_common.grpc_wrapping import BehaviourWrapper, WrappingInterceptor
 from callscope_common.metrics import GRPC_SERVER_REQUESTS, GRPC_SERVER_SECONDS
 
 
-class GrpcServerMetrics(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class GrpcServerMetrics(WrappingInterceptor):
     """Records callscope_grpc_server_requests_total and callscope_grpc_server_seconds.
 
     The status code is the one the handler left on its context (by `abort` or
@@ -22,17 +22,10 @@ class GrpcServerMetrics(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # gr
     them UNIMPLEMENTED before any handler runs.
     """
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
-        """The method's handler, wrapped so that its end is recorded."""
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        service, _, method = str(handler_call_details.method).lstrip("/").rpartition("/")
-        return rewrapped(handler, _Recorder(service or "unknown", method))
+    def wrapper_for(self, method: str) -> BehaviourWrapper:
+        """A recorder of the method's calls, labelled by service and method name."""
+        service, _, name = method.lstrip("/").rpartition("/")
+        return _Recorder(service or "unknown", name)
 
 
 class _Recorder(BehaviourWrapper):

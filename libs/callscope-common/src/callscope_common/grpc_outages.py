@@ -9,12 +9,12 @@ UNKNOWN and the caller would report an internal error; UNAVAILABLE tells the cal
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 
-from callscope_common.grpc_wrapping import Behaviour, BehaviourWrapper, rewrapped
+from callscope_common.grpc_wrapping import Behaviour, BehaviourWrapper, WrappingInterceptor
 from callscope_common.outages import is_outage
 
 _log = logging.getLogger(__name__)
@@ -22,19 +22,12 @@ _log = logging.getLogger(__name__)
 UNAVAILABLE_MESSAGE = "a server this service needs did not answer in time; try again shortly"
 
 
-class OutagesAsUnavailable(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class OutagesAsUnavailable(WrappingInterceptor):
     """Turns a handler's outage failure without a status of its own into UNAVAILABLE."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
-        """The method's handler, its outage failures answered UNAVAILABLE."""
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        return rewrapped(handler, _Guard(str(handler_call_details.method)))
+    def wrapper_for(self, method: str) -> BehaviourWrapper:
+        """A guard that answers the method's outage failures UNAVAILABLE."""
+        return _Guard(method)
 
 
 class _Guard(BehaviourWrapper):

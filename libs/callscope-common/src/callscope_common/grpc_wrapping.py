@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -47,3 +47,22 @@ def _streamed(wrapper: BehaviourWrapper, behaviour: Behaviour) -> Behaviour:
     if inspect.isasyncgenfunction(behaviour):
         return wrapper.stream(behaviour)
     return wrapper.answer(behaviour)
+
+
+class WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+    """A server interceptor that puts a BehaviourWrapper around every method it serves."""
+
+    def wrapper_for(self, method: str) -> BehaviourWrapper:
+        """The wrapper for one call of the method (`/package.Service/Method`)."""
+        raise NotImplementedError
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[Any], Awaitable[Any]],
+        handler_call_details: Any,
+    ) -> Any:
+        """The method's handler, its behaviour wrapped; unknown methods pass through."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        return rewrapped(handler, self.wrapper_for(str(handler_call_details.method)))
