@@ -11,6 +11,7 @@ from callscope_common.grpc_metrics import GrpcServerMetrics
 from callscope_common.grpc_outages import UNAVAILABLE_MESSAGE, OutagesAsUnavailable
 from pymongo import errors as mongo_errors
 
+from tests.support.byte_rpc import byte_rpc_channel
 from tests.support.scraped_metrics import scrape_this_process
 
 SERVICE = "test.OutageProbe"
@@ -44,33 +45,18 @@ async def _repeat(request: bytes, context: Any) -> AsyncIterator[bytes]:
     yield b"second"
 
 
-def _identity(value: bytes) -> bytes:
-    return value
-
-
 @pytest.fixture
 async def channel() -> AsyncIterator[grpc.aio.Channel]:
     # In the order create_server gives them: the metrics see the status the guard sets.
-    server = grpc.aio.server(interceptors=[GrpcServerMetrics(), OutagesAsUnavailable()])
-    plain = {"request_deserializer": _identity, "response_serializer": _identity}
-    server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                SERVICE,
-                {
-                    "Answer": grpc.unary_unary_rpc_method_handler(_answer, **plain),
-                    "Repeat": grpc.unary_stream_rpc_method_handler(_repeat, **plain),
-                },
-            ),
-        )
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as opened:
-            yield opened
-    finally:
-        await server.stop(None)
+    async with byte_rpc_channel(
+        SERVICE,
+        {
+            "Answer": (grpc.unary_unary_rpc_method_handler, _answer),
+            "Repeat": (grpc.unary_stream_rpc_method_handler, _repeat),
+        },
+        [GrpcServerMetrics(), OutagesAsUnavailable()],
+    ) as opened:
+        yield opened
 
 
 async def _refusal(channel: grpc.aio.Channel, request: bytes) -> grpc.aio.AioRpcError:

@@ -9,6 +9,7 @@ import grpc
 import pytest
 from callscope_common.grpc_metrics import GrpcServerMetrics
 
+from tests.support.byte_rpc import byte_rpc_channel
 from tests.support.scraped_metrics import scrape_this_process
 
 SERVICE = "test.MetricsProbe"
@@ -36,33 +37,18 @@ async def _gather(requests: AsyncIterator[bytes], context: Any) -> bytes:
     return b"".join([request async for request in requests])
 
 
-def _identity(value: bytes) -> bytes:
-    return value
-
-
 @pytest.fixture
 async def channel() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=[GrpcServerMetrics()])
-    plain = {"request_deserializer": _identity, "response_serializer": _identity}
-    server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                SERVICE,
-                {
-                    "Answer": grpc.unary_unary_rpc_method_handler(_answer, **plain),
-                    "Repeat": grpc.unary_stream_rpc_method_handler(_repeat, **plain),
-                    "Gather": grpc.stream_unary_rpc_method_handler(_gather, **plain),
-                },
-            ),
-        )
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as opened:
-            yield opened
-    finally:
-        await server.stop(None)
+    async with byte_rpc_channel(
+        SERVICE,
+        {
+            "Answer": (grpc.unary_unary_rpc_method_handler, _answer),
+            "Repeat": (grpc.unary_stream_rpc_method_handler, _repeat),
+            "Gather": (grpc.stream_unary_rpc_method_handler, _gather),
+        },
+        [GrpcServerMetrics()],
+    ) as opened:
+        yield opened
 
 
 def _calls(method: str, code: str) -> float:
